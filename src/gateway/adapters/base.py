@@ -1,0 +1,202 @@
+"""What every vendor adapter is: declarative tables, pure translators and a little I/O.
+
+An adapter never retries, caches or serves HTTP. It turns one canonical operation into the
+vendor's HTTP call(s) through the `httpx.AsyncClient` it is given, and the vendor's answer into
+canonical objects through its module's pure functions. Retries, caching and error guarding
+wrap adapters in one place: `gateway.core`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import httpx
+
+from ..errors import (
+    GatewayError,
+    UnsupportedOperation,
+    UpstreamInvalidResponse,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from ..ids import JobRef, format_job_id
+from ..redact import bounded_vendor_error, scrub_text
+from ..schemas import Job, JobStatus, Page, Result
+from .tables import ErrorRule, Operation, StatusTable, find_rule
+from .wire import dig, retry_after_seconds, text
+
+
+@dataclass(frozen=True)
+class BackendContext:
+    """What the pure translators need to know about the backend they translate for."""
+
+    backend: str
+    vendor: str
+    api_version: str | None = None
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    def job_id(self, *parts: str) -> str:
+        return format_job_id(self.backend, *parts)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A canonical list request; `cursor` is the adapter's own paging state (or None)."""
+
+    page_size: int = 50
+    status: JobStatus | None = None
+    cursor: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ListedJobs:
+    """One vendor page; `next_cursor` is the adapter's paging state for the next page."""
+
+    jobs: list[Job]
+    next_cursor: dict[str, Any] | None = None
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class VendorResponse:
+    status_code: int
+    headers: httpx.Headers
+    body: Any  # parsed JSON, or None for an empty body
+
+
+class Adapter:
+    """Base of the five vendor adapters. Subclasses set the class attributes below."""
+
+    vendor: ClassVar[str]
+    # Allowed `api_version` values for this vendor; the first is the default. Empty: none.
+    api_versions: ClassVar[tuple[str, ...]] = ()
+    # Allowed `auth_scheme` values; the first is the default.
+    auth_schemes: ClassVar[tuple[str, ...]] = ("bearer",)
+    # Names of the vendor identifiers a job id carries, in order (see gateway.ids).
+    id_parts: ClassVar[tuple[str, ...]]
+    status_table: ClassVar[StatusTable]
+    error_table: ClassVar[tuple[ErrorRule, ...]] = ()
+    # Where the vendor's error text lives in its error bodies, tried in order.
+    error_message_paths: ClassVar[tuple[tuple[str, ...], ...]] = (
+        ("detail",), ("message",), ("error", "message"), ("error", "detail"), ("title",),
+    )
+
+    def __init__(self, context: BackendContext, http: httpx.AsyncClient) -> None:
+        self.context = context
+        self.http = http
+
+    # -- configuration hooks ---------------------------------------------------------------
+
+    @classmethod
+    def auth_headers(cls, api_key: str, scheme: str) -> dict[str, str]:
+        """Headers that carry the backend's credential (`scheme` is one of auth_schemes)."""
+        return {"Authorization": f"Bearer {api_key}"}
+
+    # -- canonical operations (subclasses override what the vendor has) --------------------
+
+    async def get_job(self, ref: JobRef) -> Job:
+        raise self.unsupported("get job")
+
+    async def get_result(self, ref: JobRef) -> Result:
+        raise self.unsupported("get result")
+
+    async def cancel_job(self, ref: JobRef) -> Job:
+        raise self.unsupported("cancel")
+
+    async def list_jobs(self, query: ListQuery) -> ListedJobs:
+        raise self.unsupported("list jobs")
+
+    # -- helpers for subclasses --------------------------------------------------------------
+
+    def unsupported(self, operation: str, why: str = "") -> UnsupportedOperation:
+        detail = f"{self.vendor} has no '{operation}' operation"
+        return UnsupportedOperation(
+            f"{detail}: {why}" if why else detail, backend=self.context.backend, vendor=self.vendor
+        )
+
+    async def call(
+        self,
+        operation: Operation,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        ok: tuple[int, ...] = (200,),
+        headers: Mapping[str, str] | None = None,
+        follow_redirects: bool = False,
+    ) -> VendorResponse:
+        """One vendor HTTP call. Non-`ok` answers become typed errors via the error table."""
+        try:
+            response = await self.http.request(
+                method,
+                path,
+                params=params,
+                json=json_body,
+                headers=headers,
+                follow_redirects=follow_redirects,
+            )
+        except httpx.TimeoutException:
+            raise UpstreamTimeout(
+                f"{self.vendor} did not answer in time", backend=self.context.backend,
+                vendor=self.vendor,
+            ) from None
+        except (httpx.TransportError, OSError):
+            raise UpstreamUnavailable(
+                f"could not reach {self.vendor} (connection failed or was dropped)",
+                backend=self.context.backend, vendor=self.vendor,
+            ) from None
+        if response.status_code not in ok:
+            raise self.to_problem(operation, response.status_code, response.headers,
+                                  response.content)
+        return VendorResponse(response.status_code, response.headers, self.decode(response.content))
+
+    def decode(self, content: bytes) -> Any:
+        """The body as JSON (None when empty); unreadable bodies are a typed problem."""
+        if not content.strip():
+            return None
+        try:
+            return json.loads(content)
+        except (ValueError, UnicodeDecodeError):
+            raise UpstreamInvalidResponse(
+                f"{self.vendor} answered with a body that is not valid JSON",
+                backend=self.context.backend, vendor=self.vendor,
+                vendor_error=bounded_vendor_error(
+                    content[:512].decode("utf-8", "replace"), self.context.secrets
+                ),
+            ) from None
+
+    def to_problem(
+        self, operation: Operation, status: int, headers: Mapping[str, str], content: bytes
+    ) -> GatewayError:
+        """Translate a vendor error answer into the typed gateway error (pure)."""
+        try:
+            body: Any = json.loads(content) if content.strip() else None
+        except (ValueError, UnicodeDecodeError):
+            body = content[:512].decode("utf-8", "replace")
+        message = self.error_message(body)
+        problem_class = find_rule(self.error_table, operation, status, message)
+        shown = scrub_text(message, self.context.secrets)[:300] if message else None
+        detail = f"{self.vendor} answered {status}" + (f": {shown}" if shown else "")
+        return problem_class(
+            detail,
+            backend=self.context.backend,
+            vendor=self.vendor,
+            vendor_status_code=status,
+            vendor_error=bounded_vendor_error(body, self.context.secrets),
+            retry_after=retry_after_seconds(headers),
+        )
+
+    @classmethod
+    def error_message(cls, body: Any) -> str | None:
+        """The vendor's error text from any of its documented envelopes."""
+        if isinstance(body, str):
+            return text(body)
+        for path in cls.error_message_paths:
+            found = text(dig(body, *path))
+            if found is not None:
+                return found
+        return None

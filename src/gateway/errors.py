@@ -1,0 +1,194 @@
+"""One exception tree that mirrors the problem catalog.
+
+Every error the gateway raises is a `GatewayError`; each subclass is one problem type and can
+render itself as an RFC 9457 `Problem`. Catch a branch (`UpstreamProblem`) or a leaf
+(`JobNotReady`) as you need, the way httpx's tree is used.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from .schemas.problem import DEFAULT_PROBLEM_BASE, FieldError, Problem, ProblemType
+
+
+class GatewayError(Exception):
+    """Base of every gateway error. `problem()` renders it as RFC 9457 problem details."""
+
+    problem_type: ClassVar[ProblemType] = ProblemType.INTERNAL_ERROR
+    retryable_by_default: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        backend: str | None = None,
+        vendor: str | None = None,
+        job_id: str | None = None,
+        job_status: str | None = None,
+        vendor_status_code: int | None = None,
+        vendor_error: Any | None = None,
+        retryable: bool | None = None,
+        retry_after: float | None = None,
+        attempts: int | None = None,
+        request_id: str | None = None,
+        errors: list[FieldError] | None = None,
+    ) -> None:
+        self.detail = detail if detail is not None else self.problem_type.title
+        super().__init__(self.detail)
+        self.backend = backend
+        self.vendor = vendor
+        self.job_id = job_id
+        self.job_status = job_status
+        self.vendor_status_code = vendor_status_code
+        self.vendor_error = vendor_error
+        self.retryable = self.retryable_by_default if retryable is None else retryable
+        self.retry_after = retry_after
+        self.attempts = attempts
+        self.request_id = request_id
+        self.errors = errors
+
+    @property
+    def status(self) -> int:
+        return self.problem_type.status
+
+    def problem(self, base: str = DEFAULT_PROBLEM_BASE) -> Problem:
+        """This error as problem details; never carries a traceback or internal text."""
+        return Problem(
+            type=self.problem_type.uri(base),
+            title=self.problem_type.title,
+            status=self.problem_type.status,
+            detail=self.detail,
+            backend=self.backend,
+            vendor=self.vendor,
+            job_id=self.job_id,
+            job_status=self.job_status,
+            vendor_status_code=self.vendor_status_code,
+            vendor_error=self.vendor_error,
+            retryable=self.retryable,
+            retry_after=self.retry_after,
+            attempts=self.attempts,
+            request_id=self.request_id,
+            errors=self.errors,
+        )
+
+    def with_context(self, **context: Any) -> GatewayError:
+        """Fill in context members that are still unset (backend, job_id...); returns self."""
+        for key, value in context.items():
+            if getattr(self, key, None) is None:
+                setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.detail!r})"
+
+    @staticmethod
+    def from_problem(problem: Problem) -> GatewayError:
+        """Rebuild the typed exception from problem details (e.g. a proxy's answer)."""
+        cls = ERROR_CLASSES.get(problem.slug, InternalError)
+        return cls(
+            problem.detail,
+            backend=problem.backend,
+            vendor=problem.vendor,
+            job_id=problem.job_id,
+            job_status=problem.job_status,
+            vendor_status_code=problem.vendor_status_code,
+            vendor_error=problem.vendor_error,
+            retryable=problem.retryable,
+            retry_after=problem.retry_after,
+            attempts=problem.attempts,
+            request_id=problem.request_id,
+            errors=problem.errors,
+        )
+
+
+class InvalidRequest(GatewayError):
+    problem_type = ProblemType.INVALID_REQUEST
+
+
+class Unauthorized(GatewayError):
+    problem_type = ProblemType.UNAUTHORIZED
+
+
+class Forbidden(GatewayError):
+    problem_type = ProblemType.FORBIDDEN
+
+
+class NotFound(GatewayError):
+    """Something named in the request does not exist."""
+
+    problem_type = ProblemType.JOB_NOT_FOUND
+
+
+class UnknownBackend(NotFound):
+    problem_type = ProblemType.UNKNOWN_BACKEND
+
+
+class JobNotFound(NotFound):
+    problem_type = ProblemType.JOB_NOT_FOUND
+
+
+class JobNotReady(GatewayError):
+    problem_type = ProblemType.JOB_NOT_READY
+
+
+class UnsupportedOperation(GatewayError):
+    problem_type = ProblemType.UNSUPPORTED_OPERATION
+
+
+class UpstreamProblem(GatewayError):
+    """The vendor failed us; the caller did nothing wrong."""
+
+    problem_type = ProblemType.UPSTREAM_ERROR
+
+
+class UpstreamError(UpstreamProblem):
+    problem_type = ProblemType.UPSTREAM_ERROR
+    retryable_by_default = True
+
+
+class UpstreamRateLimited(UpstreamProblem):
+    problem_type = ProblemType.UPSTREAM_RATE_LIMITED
+    retryable_by_default = True
+
+
+class UpstreamAuthFailed(UpstreamProblem):
+    problem_type = ProblemType.UPSTREAM_AUTH_FAILED
+
+
+class UpstreamInvalidResponse(UpstreamProblem):
+    problem_type = ProblemType.UPSTREAM_INVALID_RESPONSE
+
+
+class UpstreamUnavailable(UpstreamProblem):
+    problem_type = ProblemType.UPSTREAM_UNAVAILABLE
+    retryable_by_default = True
+
+
+class UpstreamTimeout(UpstreamProblem):
+    problem_type = ProblemType.UPSTREAM_TIMEOUT
+    retryable_by_default = True
+
+
+class InternalError(GatewayError):
+    problem_type = ProblemType.INTERNAL_ERROR
+
+
+class ConfigError(Exception):
+    """The config file is wrong; `issues` lists every problem with its key path."""
+
+    def __init__(self, source: str, issues: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.issues = issues
+        lines = [f"{source}: {path or '<root>'}: {message}" for path, message in issues]
+        super().__init__("invalid config\n" + "\n".join(lines))
+
+
+ERROR_CLASSES: dict[str, type[GatewayError]] = {
+    cls.problem_type.slug: cls
+    for cls in (
+        InvalidRequest, Unauthorized, Forbidden, UnknownBackend, JobNotFound, JobNotReady,
+        UnsupportedOperation, UpstreamError, UpstreamRateLimited, UpstreamAuthFailed,
+        UpstreamInvalidResponse, UpstreamUnavailable, UpstreamTimeout, InternalError,
+    )
+}

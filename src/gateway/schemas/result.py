@@ -1,0 +1,39 @@
+"""The canonical result of a finished job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from .job import Link, Metric, Vendor
+from .status import JobStatus
+
+
+class ResultRow(BaseModel):
+    """One evaluated example: its input, the candidate's output and its scores."""
+
+    index: int
+    id: str | None = None
+    input: Any | None = None
+    output: Any | None = None
+    expected: Any | None = None
+    scores: list[Metric] = Field(default_factory=list)
+    data: dict[str, Any] = Field(
+        default_factory=dict, description="Anything else the vendor has for this row"
+    )
+
+
+class Result(BaseModel):
+    """What a finished job produced, in the same shape whatever vendor ran it."""
+
+    job_id: str
+    backend: str
+    vendor: Vendor
+    status: JobStatus = Field(description="The job's status when the result was read")
+    metrics: list[Metric] = Field(default_factory=list, description="Aggregated metrics")
+    rows: list[ResultRow] = Field(default_factory=list, description="Per-row scores/generations")
+    artifacts: list[Link] = Field(default_factory=list, description="Downloads and result links")
+    raw: dict[str, Any] | None = Field(
+        default=None, description="The vendor's payload; only when asked for"
+    )
