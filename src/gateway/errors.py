@@ -187,8 +187,19 @@ class ConfigError(Exception):
 ERROR_CLASSES: dict[str, type[GatewayError]] = {
     cls.problem_type.slug: cls
     for cls in (
-        InvalidRequest, Unauthorized, Forbidden, UnknownBackend, JobNotFound, JobNotReady,
-        UnsupportedOperation, UpstreamError, UpstreamRateLimited, UpstreamAuthFailed,
-        UpstreamInvalidResponse, UpstreamUnavailable, UpstreamTimeout, InternalError,
+        InvalidRequest,
+        Unauthorized,
+        Forbidden,
+        UnknownBackend,
+        JobNotFound,
+        JobNotReady,
+        UnsupportedOperation,
+        UpstreamError,
+        UpstreamRateLimited,
+        UpstreamAuthFailed,
+        UpstreamInvalidResponse,
+        UpstreamUnavailable,
+        UpstreamTimeout,
+        InternalError,
     )
 }

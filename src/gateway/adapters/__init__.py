@@ -1,4 +1,4 @@
-"""Vendor adapters: thin, declarative translators between a vendor's API and the canonical schema."""
+"""Vendor adapters: thin, declarative translators from vendor APIs to the canonical schema."""
 
 from __future__ import annotations
 
@@ -7,21 +7,31 @@ import importlib
 from .base import Adapter, BackendContext, ListedJobs, ListQuery, VendorResponse
 from .tables import ErrorRule, Operation, StatusTable
 
-# vendor name -> (module under gateway.adapters, adapter class name)
-_ADAPTERS = {
-    "llama-stack": ("llama_stack", "LlamaStackAdapter"),
-    "nemo-evaluator": ("nemo_evaluator", "NemoEvaluatorAdapter"),
-    "overmind": ("overmind", "OvermindAdapter"),
-    "digitalocean-genai": ("digitalocean_genai", "DigitalOceanAdapter"),
-    "datarobot-genai": ("datarobot_genai", "DataRobotAdapter"),
+# (vendor name, api_version) -> (module under gateway.adapters, adapter class name)
+_ADAPTERS: dict[tuple[str, str | None], tuple[str, str]] = {
+    ("llama-stack", None): ("llama_stack", "LlamaStackAdapter"),
+    ("nemo-evaluator", "v1"): ("nemo_evaluator", "NemoV1Adapter"),
+    ("nemo-evaluator", "v2"): ("nemo_evaluator", "NemoV2Adapter"),
+    ("overmind", None): ("overmind", "OvermindAdapter"),
+    ("digitalocean-genai", None): ("digitalocean_genai", "DigitalOceanAdapter"),
+    ("datarobot-genai", None): ("datarobot_genai", "DataRobotAdapter"),
 }
+# The API version a backend gets when its config names none.
+DEFAULT_API_VERSIONS: dict[str, str] = {"nemo-evaluator": "v1"}
 
 
-def adapter_class(vendor: str) -> type[Adapter]:
-    """The adapter class for a vendor name (as used in the config file)."""
-    if vendor not in _ADAPTERS:
-        raise KeyError(f"no adapter for vendor {vendor!r}; one of {', '.join(_ADAPTERS)}")
-    module_name, class_name = _ADAPTERS[vendor]
+def api_versions(vendor: str) -> tuple[str, ...]:
+    """The API versions a vendor's backends may select (empty: the key is not allowed)."""
+    return tuple(v for (name, v) in _ADAPTERS if name == vendor and v is not None)
+
+
+def adapter_class(vendor: str, api_version: str | None = None) -> type[Adapter]:
+    """The adapter class for a vendor name (as used in the config file) and API version."""
+    key = (vendor, api_version or DEFAULT_API_VERSIONS.get(vendor))
+    if key not in _ADAPTERS:
+        known = ", ".join(sorted({name for name, _ in _ADAPTERS}))
+        raise KeyError(f"no adapter for vendor {vendor!r} api_version {api_version!r} ({known})")
+    module_name, class_name = _ADAPTERS[key]
     module = importlib.import_module(f"{__name__}.{module_name}")
     cls: type[Adapter] = getattr(module, class_name)
     return cls
@@ -37,4 +47,5 @@ __all__ = [
     "StatusTable",
     "VendorResponse",
     "adapter_class",
+    "api_versions",
 ]

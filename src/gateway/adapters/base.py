@@ -18,15 +18,19 @@ import httpx
 from ..errors import (
     GatewayError,
     UnsupportedOperation,
+    UpstreamError,
     UpstreamInvalidResponse,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
 from ..ids import JobRef, format_job_id
 from ..redact import bounded_vendor_error, scrub_text
-from ..schemas import Job, JobStatus, Page, Result
+from ..schemas import Job, JobStatus, Problem, Result
 from .tables import ErrorRule, Operation, StatusTable, find_rule
 from .wire import dig, retry_after_seconds, text
+
+# Vendor answers worth retrying (for idempotent operations); see gateway.resilience.
+RETRYABLE_VENDOR_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,27 @@ class BackendContext:
     backend: str
     vendor: str
     api_version: str | None = None
+    base_url: str = ""  # the vendor's base URL, for absolute links (no credentials in it)
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
     def job_id(self, *parts: str) -> str:
         return format_job_id(self.backend, *parts)
+
+    def url(self, path: str) -> str:
+        """An absolute vendor URL for `path`, for `Link`s."""
+        return f"{self.base_url.rstrip('/')}{path}"
+
+    def failure(self, message: str | None, vendor_error: Any = None) -> Problem:
+        """The `Job.error` for a job the vendor reports as failed."""
+        return UpstreamError(
+            message or f"{self.vendor} reports the job failed",
+            backend=self.backend,
+            vendor=self.vendor,
+            retryable=False,
+            vendor_error=bounded_vendor_error(vendor_error, self.secrets)
+            if vendor_error is not None
+            else None,
+        ).problem()
 
 
 @dataclass(frozen=True)
@@ -71,8 +92,6 @@ class Adapter:
     """Base of the five vendor adapters. Subclasses set the class attributes below."""
 
     vendor: ClassVar[str]
-    # Allowed `api_version` values for this vendor; the first is the default. Empty: none.
-    api_versions: ClassVar[tuple[str, ...]] = ()
     # Allowed `auth_scheme` values; the first is the default.
     auth_schemes: ClassVar[tuple[str, ...]] = ("bearer",)
     # Names of the vendor identifiers a job id carries, in order (see gateway.ids).
@@ -81,7 +100,11 @@ class Adapter:
     error_table: ClassVar[tuple[ErrorRule, ...]] = ()
     # Where the vendor's error text lives in its error bodies, tried in order.
     error_message_paths: ClassVar[tuple[tuple[str, ...], ...]] = (
-        ("detail",), ("message",), ("error", "message"), ("error", "detail"), ("title",),
+        ("detail",),
+        ("message",),
+        ("error", "message"),
+        ("error", "detail"),
+        ("title",),
     )
 
     def __init__(self, context: BackendContext, http: httpx.AsyncClient) -> None:
@@ -141,17 +164,20 @@ class Adapter:
             )
         except httpx.TimeoutException:
             raise UpstreamTimeout(
-                f"{self.vendor} did not answer in time", backend=self.context.backend,
+                f"{self.vendor} did not answer in time",
+                backend=self.context.backend,
                 vendor=self.vendor,
             ) from None
         except (httpx.TransportError, OSError):
             raise UpstreamUnavailable(
                 f"could not reach {self.vendor} (connection failed or was dropped)",
-                backend=self.context.backend, vendor=self.vendor,
+                backend=self.context.backend,
+                vendor=self.vendor,
             ) from None
         if response.status_code not in ok:
-            raise self.to_problem(operation, response.status_code, response.headers,
-                                  response.content)
+            raise self.to_problem(
+                operation, response.status_code, response.headers, response.content
+            )
         return VendorResponse(response.status_code, response.headers, self.decode(response.content))
 
     def decode(self, content: bytes) -> Any:
@@ -163,7 +189,8 @@ class Adapter:
         except (ValueError, UnicodeDecodeError):
             raise UpstreamInvalidResponse(
                 f"{self.vendor} answered with a body that is not valid JSON",
-                backend=self.context.backend, vendor=self.vendor,
+                backend=self.context.backend,
+                vendor=self.vendor,
                 vendor_error=bounded_vendor_error(
                     content[:512].decode("utf-8", "replace"), self.context.secrets
                 ),
@@ -188,6 +215,7 @@ class Adapter:
             vendor_status_code=status,
             vendor_error=bounded_vendor_error(body, self.context.secrets),
             retry_after=retry_after_seconds(headers),
+            retryable=status in RETRYABLE_VENDOR_STATUSES,
         )
 
     @classmethod

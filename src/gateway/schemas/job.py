@@ -13,7 +13,11 @@ Vendor = Literal[
     "llama-stack", "nemo-evaluator", "overmind", "digitalocean-genai", "datarobot-genai"
 ]
 VENDORS: tuple[str, ...] = (
-    "llama-stack", "nemo-evaluator", "overmind", "digitalocean-genai", "datarobot-genai"
+    "llama-stack",
+    "nemo-evaluator",
+    "overmind",
+    "digitalocean-genai",
+    "datarobot-genai",
 )
 
 MetricValue = bool | int | float | str | None

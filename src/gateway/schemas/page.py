@@ -11,7 +11,5 @@ class Page(BaseModel):
     """One page of jobs; pass `next_page_token` back to get the next one."""
 
     items: list[Job]
-    next_page_token: str | None = Field(
-        default=None, description="Opaque; absent on the last page"
-    )
+    next_page_token: str | None = Field(default=None, description="Opaque; absent on the last page")
     total: int | None = Field(default=None, description="Total count, where the vendor gives one")

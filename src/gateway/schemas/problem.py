@@ -25,68 +25,96 @@ class ProblemType(Enum):
     """The closed catalog from canonical-status.md; every gateway error is one of these."""
 
     INVALID_REQUEST = ProblemKind(
-        "invalid-request", 400, "Invalid request",
+        "invalid-request",
+        400,
+        "Invalid request",
         "The request is malformed: a bad job id, query parameter or body. Field errors, when"
         " there are several, are listed in `errors`. Fix the request; retrying it unchanged"
         " will fail the same way.",
     )
     UNAUTHORIZED = ProblemKind(
-        "unauthorized", 401, "Unauthorized",
+        "unauthorized",
+        401,
+        "Unauthorized",
         "The caller sent no gateway credential or a wrong one. Send a valid API key.",
     )
     FORBIDDEN = ProblemKind(
-        "forbidden", 403, "Forbidden",
+        "forbidden",
+        403,
+        "Forbidden",
         "The caller's credential is valid but may not use this backend or alias.",
     )
     UNKNOWN_BACKEND = ProblemKind(
-        "unknown-backend", 404, "Unknown backend",
+        "unknown-backend",
+        404,
+        "Unknown backend",
         "The backend or alias named in the request is not in the gateway's configuration.",
     )
     JOB_NOT_FOUND = ProblemKind(
-        "job-not-found", 404, "Job not found",
+        "job-not-found",
+        404,
+        "Job not found",
         "The vendor says the job does not exist (or is not visible to the gateway's credential).",
     )
     JOB_NOT_READY = ProblemKind(
-        "job-not-ready", 409, "Job not ready",
+        "job-not-ready",
+        409,
+        "Job not ready",
         "A result was asked for before the job finished successfully. `job_status` carries the"
         " job's current canonical status; poll the job and ask again once it has succeeded.",
     )
     UNSUPPORTED_OPERATION = ProblemKind(
-        "unsupported-operation", 501, "Unsupported operation",
+        "unsupported-operation",
+        501,
+        "Unsupported operation",
         "The vendor behind this backend has no such operation (for example, cancelling a"
         " DigitalOcean agent evaluation run).",
     )
     UPSTREAM_RATE_LIMITED = ProblemKind(
-        "upstream-rate-limited", 429, "Upstream rate limited",
+        "upstream-rate-limited",
+        429,
+        "Upstream rate limited",
         "The vendor kept refusing with a rate limit after the gateway's retries. Wait for"
         " `Retry-After` seconds before trying again.",
     )
     UPSTREAM_AUTH_FAILED = ProblemKind(
-        "upstream-auth-failed", 502, "Upstream authentication failed",
+        "upstream-auth-failed",
+        502,
+        "Upstream authentication failed",
         "The vendor refused the gateway's own credential for this backend. This is not the"
         " caller's fault: the gateway's operators must fix the backend's credential.",
     )
     UPSTREAM_ERROR = ProblemKind(
-        "upstream-error", 502, "Upstream error",
+        "upstream-error",
+        502,
+        "Upstream error",
         "The vendor answered with a server error or an unexpected status. The vendor's own"
         " status code and error body are in `vendor_status_code` and `vendor_error`.",
     )
     UPSTREAM_INVALID_RESPONSE = ProblemKind(
-        "upstream-invalid-response", 502, "Upstream invalid response",
+        "upstream-invalid-response",
+        502,
+        "Upstream invalid response",
         "The vendor answered with a body the gateway cannot read (not JSON, truncated, or not"
         " the documented shape).",
     )
     UPSTREAM_UNAVAILABLE = ProblemKind(
-        "upstream-unavailable", 503, "Upstream unavailable",
+        "upstream-unavailable",
+        503,
+        "Upstream unavailable",
         "The gateway could not reach the vendor (connection refused or reset), or the"
         " backend's circuit breaker is open. Retry later.",
     )
     UPSTREAM_TIMEOUT = ProblemKind(
-        "upstream-timeout", 504, "Upstream timeout",
+        "upstream-timeout",
+        504,
+        "Upstream timeout",
         "The vendor did not answer in time.",
     )
     INTERNAL_ERROR = ProblemKind(
-        "internal-error", 500, "Internal error",
+        "internal-error",
+        500,
+        "Internal error",
         "A bug in the gateway. It has been logged with the request id; report that id.",
     )
 

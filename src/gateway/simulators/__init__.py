@@ -51,7 +51,10 @@ def sim_base_url(vendor: str) -> str:
 
 
 def client_for(
-    vendor: str, app: Starlette | None = None, *, api_key: str | None = None,
+    vendor: str,
+    app: Starlette | None = None,
+    *,
+    api_key: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> httpx.AsyncClient:
     """An httpx client wired to a simulator in-process (no socket)."""

@@ -87,13 +87,18 @@ class _FaultMiddleware:
             await self.app(scope, receive, send)
         elif fault.kind == "drop_connection":
             # Start an answer, then break: a real server closes the socket mid-response.
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", b"64")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
+                }
+            )
             raise SimulatedDisconnect("simulated dropped connection")
         elif fault.kind == "malformed_body":
-            await Response(b"<html><body>502 Bad Gateway</body>", 200,
-                           media_type="application/json")(scope, receive, send)
+            await Response(
+                b"<html><body>502 Bad Gateway</body>", 200, media_type="application/json"
+            )(scope, receive, send)
         elif fault.kind == "truncated_body":
             await self.app(scope, receive, _truncating(send))
 
@@ -130,7 +135,9 @@ def _control_routes(sim: VendorSim, state: SimState) -> list[BaseRoute]:
         }
 
     async def list_jobs(request: Request) -> Response:
-        return JSONResponse({"vendor": sim.vendor, "jobs": [describe(j) for j in state.jobs.values()]})
+        return JSONResponse(
+            {"vendor": sim.vendor, "jobs": [describe(j) for j in state.jobs.values()]}
+        )
 
     async def create_job(request: Request) -> Response:
         body = await _json(request)

@@ -148,13 +148,20 @@ class SimState:
         return next(self._seq)
 
     def add_job(
-        self, job_id: str, lifecycle: list[Stage], data: dict[str, Any] | None = None,
+        self,
+        job_id: str,
+        lifecycle: list[Stage],
+        data: dict[str, Any] | None = None,
         created_at: float | None = None,
     ) -> SimJob:
         if not lifecycle:
             raise ValueError("a lifecycle needs at least one stage")
-        job = SimJob(job_id, lifecycle, self.clock.now() if created_at is None else created_at,
-                     dict(data or {}))
+        job = SimJob(
+            job_id,
+            lifecycle,
+            self.clock.now() if created_at is None else created_at,
+            dict(data or {}),
+        )
         self.jobs[job_id] = job
         return job
 
