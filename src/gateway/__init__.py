@@ -1,0 +1,76 @@
+"""eval-gateway: one canonical job/result API in front of five LLM-evaluation vendors.
+
+from gateway import Gateway
+with Gateway("config.example.yaml") as gw:
+    job = gw.get_job("ls-sim~mmlu~0")
+"""
+
+from .backends import BackendInfo
+from .config import GatewayConfig, config_from_dict, default_config, load_config
+from .core import AsyncGateway
+from .errors import (
+    ConfigError,
+    Forbidden,
+    GatewayError,
+    InternalError,
+    InvalidRequest,
+    JobNotFound,
+    JobNotReady,
+    NotFound,
+    Unauthorized,
+    UnknownBackend,
+    UnsupportedOperation,
+    UpstreamAuthFailed,
+    UpstreamError,
+    UpstreamInvalidResponse,
+    UpstreamProblem,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from .ids import JobRef, format_job_id, parse_job_id
+from .schemas import Job, JobStatus, Link, Metric, Page, Problem, ProblemType, Result, ResultRow
+from .sync import Gateway
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AsyncGateway",
+    "BackendInfo",
+    "ConfigError",
+    "Forbidden",
+    "Gateway",
+    "GatewayConfig",
+    "GatewayError",
+    "InternalError",
+    "InvalidRequest",
+    "Job",
+    "JobNotFound",
+    "JobNotReady",
+    "JobRef",
+    "JobStatus",
+    "Link",
+    "Metric",
+    "NotFound",
+    "Page",
+    "Problem",
+    "ProblemType",
+    "Result",
+    "ResultRow",
+    "Unauthorized",
+    "UnknownBackend",
+    "UnsupportedOperation",
+    "UpstreamAuthFailed",
+    "UpstreamError",
+    "UpstreamInvalidResponse",
+    "UpstreamProblem",
+    "UpstreamRateLimited",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
+    "__version__",
+    "config_from_dict",
+    "default_config",
+    "format_job_id",
+    "load_config",
+    "parse_job_id",
+]

@@ -1,0 +1,81 @@
+"""A configured backend at run time: its adapter, its own connection pool, its simulator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from pydantic import BaseModel
+from starlette.applications import Starlette
+
+from .adapters import Adapter, BackendContext, adapter_class
+from .config import BackendConfig
+from .simulators import SimState, SimTransport, create_app, sim_base_url
+
+
+class BackendInfo(BaseModel):
+    """What callers may see of a backend: never a credential or a URL's userinfo."""
+
+    name: str
+    vendor: str
+    api_version: str | None
+    simulated: bool
+    aliases: list[str]
+
+
+@dataclass(eq=False)
+class Backend:
+    name: str
+    config: BackendConfig
+    adapter: Adapter
+    http: httpx.AsyncClient
+    simulator: Starlette | None = None
+
+    def __repr__(self) -> str:  # the client holds credentials in its headers: never show it
+        return f"Backend(name={self.name!r}, vendor={self.config.vendor!r})"
+
+    @property
+    def sim_state(self) -> SimState | None:
+        if self.simulator is None:
+            return None
+        state: SimState = self.simulator.state.sim
+        return state
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def open_backend(
+    name: str, config: BackendConfig, transport: httpx.AsyncBaseTransport | None = None
+) -> Backend:
+    """Build the backend's adapter over its own pooled httpx client (no retries in httpx)."""
+    cls = adapter_class(config.vendor, config.api_version)
+    api_key = config.api_key.get_secret_value() if config.api_key else None
+    headers = cls.auth_headers(api_key, config.effective_auth_scheme) if api_key else {}
+    simulator: Starlette | None = None
+    base_url = config.base_url
+    if config.simulated:
+        simulator = create_app(config.vendor, api_key=api_key)
+        base_url = sim_base_url(config.vendor)
+        transport = transport or SimTransport(simulator)
+    limits = httpx.Limits(
+        max_connections=config.pool.max_connections,
+        max_keepalive_connections=config.pool.max_keepalive_connections,
+        keepalive_expiry=config.pool.keepalive_expiry,
+    )
+    t = config.timeouts
+    http = httpx.AsyncClient(
+        base_url=base_url,
+        headers=headers,
+        timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool),
+        transport=transport or httpx.AsyncHTTPTransport(limits=limits, retries=0),
+        follow_redirects=False,
+    )
+    context = BackendContext(
+        backend=name,
+        vendor=config.vendor,
+        api_version=config.api_version,
+        base_url=base_url,
+        secrets=(api_key,) if api_key else (),
+    )
+    return Backend(name, config, cls(context, http), http, simulator)

@@ -1,0 +1,239 @@
+"""The config file: backends, aliases and the gateway's own settings.
+
+The fixed core (backends, aliases, `${VAR}` secrets, `sim://` simulators) is
+shared/design/config.md; every other key is documented in config.example.yaml. Unknown keys
+are errors with a "did you mean"; every error names the file, the key path and what is allowed;
+secret values are never echoed back.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from .adapters import adapter_class, api_versions
+from .errors import ConfigError
+from .schemas.job import VENDORS
+from .schemas.problem import DEFAULT_PROBLEM_BASE
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+SIM_SCHEME = "sim://"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SECRET_KEYS = frozenset({"api_key"})
+DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.yaml")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Timeouts(_Strict):
+    """Seconds. `total` bounds one whole gateway call to the vendor."""
+
+    connect: float = Field(5.0, gt=0)
+    read: float = Field(30.0, gt=0)
+    write: float = Field(30.0, gt=0)
+    pool: float = Field(5.0, gt=0)
+    total: float = Field(60.0, gt=0)
+
+
+class PoolLimits(_Strict):
+    max_connections: int = Field(100, ge=1)
+    max_keepalive_connections: int = Field(20, ge=0)
+    keepalive_expiry: float = Field(30.0, ge=0)
+
+
+class BackendConfig(_Strict):
+    vendor: Literal[
+        "llama-stack", "nemo-evaluator", "overmind", "digitalocean-genai", "datarobot-genai"
+    ]
+    api_version: str | None = None
+    base_url: str
+    api_key: SecretStr | None = None
+    auth_scheme: str | None = None
+    timeouts: Timeouts = Timeouts()
+    pool: PoolLimits = PoolLimits()
+
+    @model_validator(mode="after")
+    def _check_vendor_options(self) -> BackendConfig:
+        versions = api_versions(self.vendor)
+        if self.api_version is not None and self.api_version not in versions:
+            allowed = ", ".join(versions) if versions else "none (omit the key)"
+            raise ValueError(
+                f"api_version {self.api_version!r} is not one of {self.vendor}'s: {allowed}"
+            )
+        schemes = adapter_class(self.vendor, self.api_version).auth_schemes
+        if self.auth_scheme is not None and self.auth_scheme not in schemes:
+            raise ValueError(
+                f"auth_scheme {self.auth_scheme!r} is not one of {self.vendor}'s: "
+                f"{', '.join(schemes)}"
+            )
+        if self.base_url.startswith(SIM_SCHEME):
+            simulated = self.base_url[len(SIM_SCHEME) :].rstrip("/")
+            if simulated != self.vendor:
+                raise ValueError(
+                    f"base_url {self.base_url!r} names the {simulated!r} simulator but the "
+                    f"vendor is {self.vendor!r}: use sim://{self.vendor}"
+                )
+        elif not re.match(r"^https?://[^/\s]+", self.base_url):
+            raise ValueError("base_url must be http(s)://host[/path] or sim://<vendor>")
+        elif re.match(r"^https?://[^/@]+@", self.base_url):
+            raise ValueError("base_url must not carry credentials; use api_key: ${VAR}")
+        return self
+
+    @property
+    def simulated(self) -> bool:
+        return self.base_url.startswith(SIM_SCHEME)
+
+    @property
+    def effective_auth_scheme(self) -> str:
+        return self.auth_scheme or adapter_class(self.vendor, self.api_version).auth_schemes[0]
+
+
+class ProblemsConfig(_Strict):
+    base_uri: str = Field(
+        DEFAULT_PROBLEM_BASE,
+        description="Prefix of problem type URIs; absolute, or relative to the gateway's URL",
+    )
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    workers: int = Field(1, ge=1)
+
+
+class GatewayConfig(_Strict):
+    backends: dict[str, BackendConfig] = Field(min_length=1)
+    aliases: dict[str, str] = Field(default_factory=dict)
+    problems: ProblemsConfig = ProblemsConfig()
+    server: ServerConfig = ServerConfig()
+
+    @model_validator(mode="after")
+    def _check_names(self) -> GatewayConfig:
+        for name in (*self.backends, *self.aliases):
+            if not re.match(NAME_PATTERN, name):
+                raise ValueError(
+                    f"name {name!r} must use lowercase letters, digits, '-' and '_' "
+                    "(and start with a letter or digit)"
+                )
+        for alias, target in self.aliases.items():
+            if alias in self.backends:
+                raise ValueError(f"alias {alias!r} has the same name as a backend")
+            if target not in self.backends:
+                hint = _did_you_mean(target, self.backends)
+                raise ValueError(
+                    f"alias {alias!r} points at {target!r}, which is not a backend{hint}"
+                )
+        return self
+
+    def resolve(self, name: str) -> str | None:
+        """The backend name for a backend or alias name (None if neither)."""
+        if name in self.backends:
+            return name
+        return self.aliases.get(name)
+
+
+def load_config(path: str | Path) -> GatewayConfig:
+    """Read and validate a YAML config file."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(source, [("", f"cannot read the file: {exc.strerror}")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(source, [("", f"not valid YAML{where}")]) from None
+    return config_from_dict(data, source=source)
+
+
+def default_config() -> GatewayConfig:
+    """The embedded defaults: every vendor on its in-process simulator, no credentials."""
+    return load_config(DEFAULT_CONFIG_PATH)
+
+
+def config_from_dict(
+    data: Any, source: str = "<dict>", env: Mapping[str, str] | None = None
+) -> GatewayConfig:
+    """Validate a config given as a dict (`${VAR}` references are read from `env`)."""
+    if not isinstance(data, dict):
+        raise ConfigError(source, [("", "the config must be a mapping with a 'backends' key")])
+    issues: list[tuple[str, str]] = []
+    expanded = _expand(data, os.environ if env is None else env, (), issues)
+    if issues:
+        raise ConfigError(source, issues)
+    try:
+        return GatewayConfig.model_validate(expanded)
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(err) for err in exc.errors()]) from None
+
+
+def _expand(
+    value: Any, env: Mapping[str, str], path: tuple[str, ...], issues: list[tuple[str, str]]
+) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand(v, env, (*path, str(k)), issues) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, env, (*path, str(i)), issues) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+    key = ".".join(path)
+    if path and path[-1] in _SECRET_KEYS and not _ENV_REF.fullmatch(value.strip()):
+        issues.append((key, "secrets must be a ${ENV_VAR} reference, not a literal value"))
+        return None
+    missing = [name for name in _ENV_REF.findall(value) if name not in env]
+    for name in missing:
+        issues.append((key, f"environment variable {name} is not set"))
+    if missing:
+        return None
+    return _ENV_REF.sub(lambda m: env[m.group(1)], value)
+
+
+def _describe(error: Any) -> tuple[str, str]:
+    loc = tuple(str(part) for part in error.get("loc", ()))
+    path = ".".join(loc)
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        hint = _did_you_mean(loc[-1], allowed)
+        return path, f"unknown key{hint}; allowed: {', '.join(sorted(allowed))}"
+    if kind == "missing":
+        return path, "required key is missing"
+    message = str(error.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    if kind == "literal_error" and loc and loc[-1] == "vendor":
+        return path, f"unknown vendor; one of: {', '.join(VENDORS)}"
+    return path, message  # pydantic's msg never holds the input value, so no secret leaks
+
+
+def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
+    """The keys allowed at a location, walking models and name -> entry mappings."""
+    current: Any = GatewayConfig
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(part)
+            if field is None:
+                return []
+            current = field.annotation
+        elif getattr(current, "__origin__", None) is dict:
+            current = current.__args__[1]
+        else:
+            return []
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _did_you_mean(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

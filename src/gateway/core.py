@@ -1,0 +1,232 @@
+"""AsyncGateway: the one async core that the library, the proxy and the CLI all use.
+
+Every vendor call goes through `AsyncGateway._call`, the single place where calls are bounded
+in time, unexpected failures become typed problems, and (later) retries and caching wrap the
+adapters.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import anyio
+import httpx
+from pydantic import ValidationError
+
+from .adapters import ListQuery
+from .adapters.tables import Operation
+from .backends import Backend, BackendInfo, open_backend
+from .config import GatewayConfig, config_from_dict, default_config, load_config
+from .errors import (
+    GatewayError,
+    InternalError,
+    InvalidRequest,
+    UnknownBackend,
+    UpstreamInvalidResponse,
+    UpstreamTimeout,
+)
+from .ids import JobRef, parse_job_id
+from .paging import check_page_size, decode_page_token, encode_page_token
+from .schemas import Job, JobStatus, Page, Result
+from .simulators import SimState
+
+log = logging.getLogger("gateway")
+MAX_UNKNOWN_TRACKED = 1000  # distinct (backend, word) pairs logged; bounds memory on a noisy vendor
+T = TypeVar("T")
+ConfigSource = GatewayConfig | Mapping[str, Any] | str | Path | None
+
+
+def _as_config(config: ConfigSource) -> GatewayConfig:
+    if config is None:
+        return default_config()
+    if isinstance(config, GatewayConfig):
+        return config
+    if isinstance(config, str | Path):
+        return load_config(config)
+    return config_from_dict(dict(config))
+
+
+class AsyncGateway:
+    """Reach every configured backend through one canonical API.
+
+    >>> async with AsyncGateway("config.example.yaml") as gw:   # doctest: +SKIP
+    ...     job = await gw.get_job("ls-sim~mmlu~0")
+    """
+
+    def __init__(
+        self,
+        config: ConfigSource = None,
+        *,
+        transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    ) -> None:
+        self.config = _as_config(config)
+        transports = transports or {}
+        self._backends = {
+            name: open_backend(name, cfg, transports.get(name))
+            for name, cfg in self.config.backends.items()
+        }
+        self._unknown_seen: set[tuple[str, str]] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncGateway:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        for backend in self._backends.values():
+            await backend.aclose()
+
+    # -- backends ------------------------------------------------------------------------------
+
+    def backends(self) -> list[BackendInfo]:
+        aliases: dict[str, list[str]] = {}
+        for alias, target in self.config.aliases.items():
+            aliases.setdefault(target, []).append(alias)
+        return [
+            BackendInfo(
+                name=b.name,
+                vendor=b.config.vendor,
+                api_version=b.adapter.context.api_version,
+                simulated=b.config.simulated,
+                aliases=sorted(aliases.get(b.name, [])),
+            )
+            for b in self._backends.values()
+        ]
+
+    def backend(self, name: str) -> Backend:
+        """The backend for a backend or alias name."""
+        resolved = self.config.resolve(name)
+        if resolved is None:
+            raise UnknownBackend(f"no backend or alias named {name!r}", backend=name[:100])
+        return self._backends[resolved]
+
+    def simulator(self, name: str) -> SimState:
+        """The simulator state of a `sim://` backend (for tests and demos)."""
+        state = self.backend(name).sim_state
+        if state is None:
+            raise InvalidRequest(f"backend {name!r} is not simulated")
+        return state
+
+    # -- canonical operations ----------------------------------------------------------------
+
+    async def get_job(self, job_id: str, *, include_raw: bool = False) -> Job:
+        backend, ref = self._locate(job_id)
+        job = await self._call(
+            backend, Operation.GET_JOB, lambda: backend.adapter.get_job(ref), job_id=job_id
+        )
+        self._note_unknown(job)
+        return job if include_raw else job.model_copy(update={"raw": None})
+
+    async def get_result(self, job_id: str, *, include_raw: bool = False) -> Result:
+        backend, ref = self._locate(job_id)
+        result = await self._call(
+            backend, Operation.GET_RESULT, lambda: backend.adapter.get_result(ref), job_id=job_id
+        )
+        return result if include_raw else result.model_copy(update={"raw": None})
+
+    async def cancel_job(self, job_id: str) -> Job:
+        backend, ref = self._locate(job_id)
+        job = await self._call(
+            backend, Operation.CANCEL, lambda: backend.adapter.cancel_job(ref), job_id=job_id
+        )
+        return job.model_copy(update={"raw": None})
+
+    async def list_jobs(
+        self,
+        backend_name: str,
+        *,
+        status: JobStatus | str | None = None,
+        page_size: int = 50,
+        page_token: str | None = None,
+        include_raw: bool = False,
+    ) -> Page:
+        backend = self.backend(backend_name)
+        wanted = _parse_status(status)
+        query = ListQuery(
+            page_size=check_page_size(page_size),
+            status=wanted,
+            cursor=decode_page_token(backend.name, page_token),
+        )
+        listed = await self._call(backend, Operation.LIST, lambda: backend.adapter.list_jobs(query))
+        jobs = [j for j in listed.jobs if wanted is None or j.status is wanted]
+        for job in jobs:
+            self._note_unknown(job)
+        if not include_raw:
+            jobs = [j.model_copy(update={"raw": None}) for j in jobs]
+        token = encode_page_token(backend.name, listed.next_cursor) if listed.next_cursor else None
+        return Page(items=jobs, next_page_token=token, total=listed.total)
+
+    # -- the one wrapper around adapter calls ------------------------------------------------
+
+    def _locate(self, job_id: str) -> tuple[Backend, JobRef]:
+        ref = parse_job_id(job_id)
+        backend = self.backend(ref.backend)
+        expected = backend.adapter.id_parts
+        if len(ref.parts) != len(expected):
+            raise InvalidRequest(
+                f"a {backend.config.vendor} job id has {len(expected)} part(s) after the backend "
+                f"({', '.join(expected)}); got {len(ref.parts)}",
+                backend=backend.name,
+                job_id=job_id,
+            )
+        return backend, ref
+
+    async def _call(
+        self,
+        backend: Backend,
+        operation: Operation,
+        fn: Callable[[], Awaitable[T]],
+        job_id: str | None = None,
+    ) -> T:
+        vendor = backend.config.vendor
+        context: dict[str, Any] = {"backend": backend.name, "vendor": vendor, "job_id": job_id}
+        try:
+            with anyio.fail_after(backend.config.timeouts.total):
+                return await fn()
+        except GatewayError as exc:
+            raise exc.with_context(**context) from None
+        except TimeoutError:
+            raise UpstreamTimeout(
+                f"{backend.config.vendor} did not answer within {backend.config.timeouts.total:g}s",
+                **context,
+            ) from None
+        except ValidationError:
+            raise UpstreamInvalidResponse(
+                f"{backend.config.vendor} answered with values outside the documented ranges",
+                **context,
+            ) from None
+        except Exception:
+            log.exception("bug while calling %s %s", backend.name, operation.value)
+            raise InternalError("the gateway hit an unexpected error", **context) from None
+
+    def _note_unknown(self, job: Job) -> None:
+        """Log once per (backend, value) a vendor status word we cannot map (enum drift)."""
+        if job.status is JobStatus.UNKNOWN and job.vendor_status is not None:
+            key = (job.backend, job.vendor_status)
+            if key not in self._unknown_seen and len(self._unknown_seen) < MAX_UNKNOWN_TRACKED:
+                self._unknown_seen.add(key)
+                log.warning(
+                    "unknown vendor status %r from backend %s", job.vendor_status, job.backend
+                )
+
+
+def _parse_status(status: JobStatus | str | None) -> JobStatus | None:
+    if status is None or isinstance(status, JobStatus):
+        return status
+    try:
+        return JobStatus(status)
+    except ValueError:
+        allowed = ", ".join(s.value for s in JobStatus)
+        raise InvalidRequest(f"unknown status {status!r}; one of: {allowed}") from None

@@ -1,0 +1,100 @@
+"""Gateway: the blocking twin of AsyncGateway, for scripts and notebooks.
+
+It runs one AsyncGateway on a private event loop in a background thread (anyio's blocking
+portal), so it works the same inside or outside other async code.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from functools import partial
+from types import TracebackType
+
+import httpx
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+
+from .backends import BackendInfo
+from .core import AsyncGateway, ConfigSource
+from .schemas import Job, JobStatus, Page, Result
+from .simulators import SimState
+
+
+class Gateway:
+    """Blocking access to every configured backend; same methods as AsyncGateway."""
+
+    def __init__(
+        self,
+        config: ConfigSource = None,
+        *,
+        transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+    ) -> None:
+        self._portal_cm: AbstractContextManager[BlockingPortal] = start_blocking_portal()
+        self._portal = self._portal_cm.__enter__()
+        try:
+            self._gateway: AsyncGateway = self._portal.call(partial(_build, config, transports))
+        except BaseException:
+            self._portal_cm.__exit__(None, None, None)
+            raise
+        self.config = self._gateway.config
+        self._closed = False
+
+    def __enter__(self) -> Gateway:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._portal.call(self._gateway.aclose)
+        finally:
+            self._portal_cm.__exit__(None, None, None)
+
+    def backends(self) -> list[BackendInfo]:
+        return self._gateway.backends()
+
+    def simulator(self, name: str) -> SimState:
+        return self._gateway.simulator(name)
+
+    def get_job(self, job_id: str, *, include_raw: bool = False) -> Job:
+        return self._portal.call(partial(self._gateway.get_job, job_id, include_raw=include_raw))
+
+    def get_result(self, job_id: str, *, include_raw: bool = False) -> Result:
+        return self._portal.call(partial(self._gateway.get_result, job_id, include_raw=include_raw))
+
+    def cancel_job(self, job_id: str) -> Job:
+        return self._portal.call(partial(self._gateway.cancel_job, job_id))
+
+    def list_jobs(
+        self,
+        backend: str,
+        *,
+        status: JobStatus | str | None = None,
+        page_size: int = 50,
+        page_token: str | None = None,
+        include_raw: bool = False,
+    ) -> Page:
+        return self._portal.call(
+            partial(
+                self._gateway.list_jobs,
+                backend,
+                status=status,
+                page_size=page_size,
+                page_token=page_token,
+                include_raw=include_raw,
+            )
+        )
+
+
+async def _build(
+    config: ConfigSource, transports: dict[str, httpx.AsyncBaseTransport] | None
+) -> AsyncGateway:
+    return AsyncGateway(config, transports=transports)
