@@ -39,6 +39,8 @@ class VendorSim:
     check_auth: Callable[[Request, SimState], Response | None]
     # Create a job from the control API: (state, lifecycle, data) -> job.
     new_job: Callable[[SimState, list[Stage], dict[str, Any]], SimJob]
+    # The vendor identifiers of a job, in the adapter's `id_parts` order (for gateway ids).
+    id_parts: Callable[[SimJob], tuple[str, ...]] = lambda job: (job.id,)
 
 
 def build_app(sim: VendorSim, state: SimState | None = None, *, seed: bool = True) -> Starlette:
@@ -129,6 +131,7 @@ def _control_routes(sim: VendorSim, state: SimState) -> list[BaseRoute]:
     def describe(job: SimJob) -> dict[str, Any]:
         return {
             "id": job.id,
+            "id_parts": list(sim.id_parts(job)),
             "vendor_status": job.status_at(state.clock.now()),
             "lifecycle": [{"status": s.status, "seconds": s.seconds} for s in job.lifecycle],
             "data": job.data,
