@@ -29,7 +29,7 @@ from .errors import (
     UpstreamInvalidResponse,
     UpstreamTimeout,
 )
-from .ids import JobRef, parse_job_id
+from .ids import JobRef, format_job_id, parse_job_id
 from .paging import check_page_size, decode_page_token, encode_page_token
 from .schemas import Job, JobStatus, Page, Result
 from .simulators import SimState
@@ -118,6 +118,21 @@ class AsyncGateway:
         if state is None:
             raise InvalidRequest(f"backend {name!r} is not simulated")
         return state
+
+    def job_id(self, backend_name: str, *vendor_ids: str) -> str:
+        """The gateway id of a job a vendor already knows (e.g. one started outside us).
+
+        `backend_name` may be an alias; the id names the backend it resolves to. The vendor
+        identifiers go in the adapter's `id_parts` order (see gateway.ids).
+        """
+        backend = self.backend(backend_name)
+        expected = backend.adapter.id_parts
+        if len(vendor_ids) != len(expected):
+            raise InvalidRequest(
+                f"a {backend.config.vendor} job is addressed by {', '.join(expected)}",
+                backend=backend.name,
+            )
+        return format_job_id(backend.name, *vendor_ids)
 
     # -- canonical operations ----------------------------------------------------------------
 

@@ -64,6 +64,9 @@ class Gateway:
     def simulator(self, name: str) -> SimState:
         return self._gateway.simulator(name)
 
+    def job_id(self, backend: str, *vendor_ids: str) -> str:
+        return self._gateway.job_id(backend, *vendor_ids)
+
     def get_job(self, job_id: str, *, include_raw: bool = False) -> Job:
         return self._portal.call(partial(self._gateway.get_job, job_id, include_raw=include_raw))
 

@@ -164,3 +164,15 @@ def test_sync_gateway_does_the_same_in_blocking_code() -> None:
         assert {b.name for b in gw.backends()} == set(gw.config.backends)
         with pytest.raises(UnknownBackend):
             gw.get_job("nope~1")
+
+
+async def test_a_job_started_outside_the_gateway_is_reachable_by_its_vendor_ids() -> None:
+    async with AsyncGateway() as gw:
+        state = gw.simulator("overmind-sim")
+        outside = vendor_sim("overmind").new_job(state, [Stage("running")], {})
+        job_id = gw.job_id("overmind-sim", outside.id)
+        assert (await gw.get_job(job_id)).vendor_job_id == outside.id
+        with pytest.raises(InvalidRequest, match="benchmark_id, job_id"):
+            gw.job_id("ls-sim", "only-the-job-id")
+        # An alias resolves to the backend it points at today.
+        assert gw.job_id("evals", "eval-1").startswith(gw.config.aliases["evals"] + "~")
