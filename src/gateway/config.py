@@ -9,6 +9,7 @@ secret values are never echoed back.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -26,7 +27,7 @@ from .schemas.problem import DEFAULT_PROBLEM_BASE
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 SIM_SCHEME = "sim://"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SECRET_KEYS = frozenset({"api_key"})
+_SECRET_KEYS = frozenset({"api_key", "key"})  # "key": a caller key under auth.keys
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.yaml")
 
 
@@ -104,10 +105,75 @@ class ProblemsConfig(_Strict):
     )
 
 
+class ReloadConfig(_Strict):
+    """Live config reload: SIGHUP always; `watch` also polls the file for changes."""
+
+    watch: bool = True
+    poll_seconds: float = Field(2.0, gt=0)
+    # How long a replaced config may keep serving the requests that started on it.
+    drain_seconds: float = Field(60.0, gt=0)
+
+
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     workers: int = Field(1, ge=1)
+    max_body_bytes: int = Field(65536, ge=0)
+    # Graceful shutdown: in-flight requests get this long to finish.
+    shutdown_seconds: int = Field(30, ge=1)
+    access_log: bool = True
+    reload: ReloadConfig = ReloadConfig()
+
+
+MIN_CALLER_KEY_LENGTH = 16
+
+
+class CallerKey(_Strict):
+    """One caller credential: its sha256 hex digest, or the key itself as ${ENV_VAR}."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="Shown in logs as the caller")
+    key_sha256: str | None = Field(None, pattern=r"^[0-9a-fA-F]{64}$")
+    key: SecretStr | None = None
+    backends: list[str] | None = Field(
+        None, description="Backend or alias names this key may use; omitted: all"
+    )
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> CallerKey:
+        if (self.key is None) == (self.key_sha256 is None):
+            raise ValueError(f"key {self.name!r} needs exactly one of key_sha256 or key")
+        if self.key is not None and len(self.key.get_secret_value()) < MIN_CALLER_KEY_LENGTH:
+            raise ValueError(
+                f"key {self.name!r} is shorter than {MIN_CALLER_KEY_LENGTH} characters"
+            )
+        return self
+
+    @property
+    def digest(self) -> bytes:
+        """sha256 of the key: what requests are compared against."""
+        if self.key is not None:
+            return hashlib.sha256(self.key.get_secret_value().encode()).digest()
+        assert self.key_sha256 is not None
+        return bytes.fromhex(self.key_sha256)
+
+
+class AuthConfig(_Strict):
+    """Caller auth. Off by default (local use); the server then logs a loud warning."""
+
+    enabled: bool = False
+    keys: list[CallerKey] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_keys(self) -> AuthConfig:
+        if self.enabled and not self.keys:
+            raise ValueError("auth is enabled but no keys are configured")
+        names = [k.name for k in self.keys]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"key name {repeated[0]!r} is used more than once")
+        if len({k.digest for k in self.keys}) != len(self.keys):
+            raise ValueError("two keys have the same secret")
+        return self
 
 
 class GatewayConfig(_Strict):
@@ -115,6 +181,7 @@ class GatewayConfig(_Strict):
     aliases: dict[str, str] = Field(default_factory=dict)
     problems: ProblemsConfig = ProblemsConfig()
     server: ServerConfig = ServerConfig()
+    auth: AuthConfig = AuthConfig()
 
     @model_validator(mode="after")
     def _check_names(self) -> GatewayConfig:
@@ -132,6 +199,13 @@ class GatewayConfig(_Strict):
                 raise ValueError(
                     f"alias {alias!r} points at {target!r}, which is not a backend{hint}"
                 )
+        for i, key in enumerate(self.auth.keys):
+            for name in key.backends or ():
+                if self.resolve(name) is None:
+                    hint = _did_you_mean(name, [*self.backends, *self.aliases])
+                    raise ValueError(
+                        f"auth.keys.{i}.backends: {name!r} is not a backend or alias{hint}"
+                    )
         return self
 
     def resolve(self, name: str) -> str | None:
@@ -170,12 +244,19 @@ def config_from_dict(
         raise ConfigError(source, [("", "the config must be a mapping with a 'backends' key")])
     issues: list[tuple[str, str]] = []
     expanded = _expand(data, os.environ if env is None else env, (), issues)
+    try:
+        config = GatewayConfig.model_validate(expanded)
+    except ValidationError as exc:
+        found = [_describe(err) for err in exc.errors()]
+        # One error per key: an unknown key needs no second error about its ${VAR}, and a
+        # missing ${VAR} no second error about the unexpanded text.
+        unknown = {path for path, msg in found if msg.startswith("unknown key")}
+        env_paths = {path for path, _ in issues}
+        found = [i for i in found if i[0] not in env_paths or i[0] in unknown]
+        raise ConfigError(source, found + [i for i in issues if i[0] not in unknown]) from None
     if issues:
         raise ConfigError(source, issues)
-    try:
-        return GatewayConfig.model_validate(expanded)
-    except ValidationError as exc:
-        raise ConfigError(source, [_describe(err) for err in exc.errors()]) from None
+    return config
 
 
 def _expand(
@@ -195,7 +276,7 @@ def _expand(
     for name in missing:
         issues.append((key, f"environment variable {name} is not set"))
     if missing:
-        return None
+        return value  # left as written, so validation still reports the file's other mistakes
     return _ENV_REF.sub(lambda m: env[m.group(1)], value)
 
 
@@ -227,6 +308,8 @@ def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
             current = field.annotation
         elif getattr(current, "__origin__", None) is dict:
             current = current.__args__[1]
+        elif getattr(current, "__origin__", None) is list:
+            current = current.__args__[0]
         else:
             return []
     if isinstance(current, type) and issubclass(current, BaseModel):

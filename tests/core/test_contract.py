@@ -126,8 +126,8 @@ BACKENDS = {
 }
 # Vendor data a simulator needs to create a job of the right kind.
 SIM_JOB_DATA: dict[tuple[str, str | None], dict[str, str]] = {
-    ("nemo-evaluator", "v1"): {"api_version": "v1"},
-    ("nemo-evaluator", "v2"): {"api_version": "v2"},
+    ("nemo-evaluator", "v1"): {"api": "v1"},
+    ("nemo-evaluator", "v2"): {"api": "v2"},
 }
 
 

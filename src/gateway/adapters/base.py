@@ -17,6 +17,7 @@ import httpx
 
 from ..errors import (
     GatewayError,
+    InvalidRequest,
     UnsupportedOperation,
     UpstreamError,
     UpstreamInvalidResponse,
@@ -25,7 +26,7 @@ from ..errors import (
 )
 from ..ids import JobRef, format_job_id
 from ..redact import bounded_vendor_error, scrub_text
-from ..schemas import Job, JobStatus, Problem, Result
+from ..schemas import FieldError, Job, JobStatus, Problem, Result
 from .tables import ErrorRule, Operation, StatusTable, find_rule
 from .wire import dig, retry_after_seconds, text
 
@@ -53,7 +54,9 @@ class BackendContext:
     def failure(self, message: str | None, vendor_error: Any = None) -> Problem:
         """The `Job.error` for a job the vendor reports as failed."""
         return UpstreamError(
-            message or f"{self.vendor} reports the job failed",
+            scrub_text(message, self.secrets)
+            if message
+            else f"{self.vendor} reports the job failed",
             backend=self.backend,
             vendor=self.vendor,
             retryable=False,
@@ -98,6 +101,8 @@ class Adapter:
     id_parts: ClassVar[tuple[str, ...]]
     status_table: ClassVar[StatusTable]
     error_table: ClassVar[tuple[ErrorRule, ...]] = ()
+    # Vendor statuses whose problem is marked `retryable` for callers.
+    retryable_statuses: ClassVar[frozenset[int]] = RETRYABLE_VENDOR_STATUSES
     # Where the vendor's error text lives in its error bodies, tried in order.
     error_message_paths: ClassVar[tuple[tuple[str, ...], ...]] = (
         ("detail",),
@@ -168,6 +173,13 @@ class Adapter:
                 backend=self.context.backend,
                 vendor=self.vendor,
             ) from None
+        except (httpx.InvalidURL, httpx.DecodingError, httpx.TooManyRedirects):
+            # e.g. a redirect whose Location httpx cannot even parse
+            raise UpstreamInvalidResponse(
+                f"{self.vendor} answered with a response httpx cannot read",
+                backend=self.context.backend,
+                vendor=self.vendor,
+            ) from None
         except (httpx.TransportError, OSError):
             raise UpstreamUnavailable(
                 f"could not reach {self.vendor} (connection failed or was dropped)",
@@ -178,7 +190,9 @@ class Adapter:
             raise self.to_problem(
                 operation, response.status_code, response.headers, response.content
             )
-        return VendorResponse(response.status_code, response.headers, self.decode(response.content))
+        # Only a 2xx body is the vendor's answer; a redirect's body need not even be JSON.
+        body = self.decode(response.content) if 200 <= response.status_code < 300 else None
+        return VendorResponse(response.status_code, response.headers, body)
 
     def decode(self, content: bytes) -> Any:
         """The body as JSON (None when empty); unreadable bodies are a typed problem."""
@@ -206,6 +220,7 @@ class Adapter:
             body = content[:512].decode("utf-8", "replace")
         message = self.error_message(body)
         problem_class = find_rule(self.error_table, operation, status, message)
+        errors = self.field_errors(body) if issubclass(problem_class, InvalidRequest) else None
         shown = scrub_text(message, self.context.secrets)[:300] if message else None
         detail = f"{self.vendor} answered {status}" + (f": {shown}" if shown else "")
         return problem_class(
@@ -215,8 +230,14 @@ class Adapter:
             vendor_status_code=status,
             vendor_error=bounded_vendor_error(body, self.context.secrets),
             retry_after=retry_after_seconds(headers),
-            retryable=status in RETRYABLE_VENDOR_STATUSES,
+            retryable=status in self.retryable_statuses,
+            errors=errors or None,
         )
+
+    @classmethod
+    def field_errors(cls, body: Any) -> list[FieldError] | None:
+        """Field-level errors (422-style) in a vendor error body, for invalid-request."""
+        return None
 
     @classmethod
     def error_message(cls, body: Any) -> str | None:
