@@ -15,7 +15,11 @@ SECRET_HEADERS = {"authorization", "x-api-key", "cookie", "set-cookie"}
 def test_every_vendor_has_cassettes() -> None:
     vendors = {p.relative_to(p.parents[1]).parts[0] for p in CASSETTES}
     assert vendors >= {
-        "llama-stack", "nemo-evaluator", "overmind", "digitalocean-genai", "datarobot-genai"
+        "llama-stack",
+        "nemo-evaluator",
+        "overmind",
+        "digitalocean-genai",
+        "datarobot-genai",
     }
 
 

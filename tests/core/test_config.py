@@ -31,7 +31,11 @@ def test_example_config_is_the_embedded_default_and_loads() -> None:
     assert config == default_config()
     vendors = {b.vendor for b in config.backends.values()}
     assert vendors == {
-        "llama-stack", "nemo-evaluator", "overmind", "digitalocean-genai", "datarobot-genai"
+        "llama-stack",
+        "nemo-evaluator",
+        "overmind",
+        "digitalocean-genai",
+        "datarobot-genai",
     }
     assert all(b.simulated for b in config.backends.values())
 
@@ -74,8 +78,11 @@ def test_env_reference_is_read_and_hidden_from_repr() -> None:
     ("entry", "path", "fragment"),
     [
         ({"vendor": "openai", "base_url": "sim://overmind"}, "backends.x.vendor", "one of:"),
-        (backend(vendor="nemo-evaluator", base_url="http://n", api_version="v3"),
-         "backends.x", "v1, v2"),
+        (
+            backend(vendor="nemo-evaluator", base_url="http://n", api_version="v3"),
+            "backends.x",
+            "v1, v2",
+        ),
         (backend(api_version="v2"), "backends.x", "omit the key"),
         (backend(auth_scheme="basic"), "backends.x", "x-api-key, bearer"),
         (backend(base_url="sim://nemo-evaluator"), "backends.x", "sim://overmind"),

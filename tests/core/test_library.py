@@ -20,8 +20,9 @@ from gateway import (
 from gateway.simulators import Fault, Stage, vendor_sim
 
 
-def new_job(gw: AsyncGateway | Gateway, backend: str, *stages: Stage,
-            data: dict[str, str] | None = None) -> str:
+def new_job(
+    gw: AsyncGateway | Gateway, backend: str, *stages: Stage, data: dict[str, str] | None = None
+) -> str:
     vendor = gw.config.backends[backend].vendor
     sim = vendor_sim(vendor)
     job = sim.new_job(gw.simulator(backend), list(stages), dict(data or {}))
@@ -60,8 +61,9 @@ async def test_a_job_moves_with_the_simulator_clock() -> None:
     async with AsyncGateway() as gw:
         state = gw.simulator("overmind-sim")
         state.clock.freeze()
-        job_id = new_job(gw, "overmind-sim", Stage("pending", 5), Stage("running", 5),
-                         Stage("completed"))
+        job_id = new_job(
+            gw, "overmind-sim", Stage("pending", 5), Stage("running", 5), Stage("completed")
+        )
         seen = []
         for _ in range(3):
             seen.append((await gw.get_job(job_id)).status)
@@ -121,9 +123,17 @@ async def test_vendor_faults_become_typed_problems() -> None:
 
 
 async def test_a_call_never_outlives_the_backends_total_timeout() -> None:
-    config = config_from_dict({"backends": {"om": {
-        "vendor": "overmind", "base_url": "sim://overmind", "timeouts": {"total": 0.2},
-    }}})
+    config = config_from_dict(
+        {
+            "backends": {
+                "om": {
+                    "vendor": "overmind",
+                    "base_url": "sim://overmind",
+                    "timeouts": {"total": 0.2},
+                }
+            }
+        }
+    )
     async with AsyncGateway(config) as gw:
         job_id = new_job(gw, "om", Stage("running"))
         gw.simulator("om").arm(Fault("delay", seconds=2.0))
@@ -136,15 +146,27 @@ async def test_injected_transport_replaces_the_network() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append(str(request.url))
-        return httpx.Response(200, json={
-            "id": "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e", "status": "running",
-            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
-            "iterations": [],
-        })
+        return httpx.Response(
+            200,
+            json={
+                "id": "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e",
+                "status": "running",
+                "created_at": "2026-01-01T00:00:00Z",
+                "updated_at": "2026-01-01T00:00:00Z",
+                "iterations": [],
+            },
+        )
 
     config = config_from_dict(
-        {"backends": {"om": {"vendor": "overmind", "base_url": "https://api.overmind.test",
-                             "api_key": "${OM_KEY}"}}},
+        {
+            "backends": {
+                "om": {
+                    "vendor": "overmind",
+                    "base_url": "https://api.overmind.test",
+                    "api_key": "${OM_KEY}",
+                }
+            }
+        },
         env={"OM_KEY": "ovr_test_key_123"},
     )
     transport = httpx.MockTransport(handler)

@@ -32,18 +32,51 @@ IDS = [f"{v}-{a or ''}-{p[0]}" for v, a, p in ADAPTERS]
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(max_size=12), inner, max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=6)
+    ),
     max_leaves=25,
 )
 # Bodies shaped like the vendors' own, with random values: reaches deeper than pure noise.
-vendor_keys = st.sampled_from([
-    "job_id", "status", "id", "evaluation_run", "statusId", "code", "message", "created",
-    "status_details", "progress", "tasks", "groups", "scores", "generations", "results",
-    "data", "pagination", "prompts", "meta", "links", "iterations", "best_score", "count",
-    "next", "detail", "error", "star_metric_result", "run_level_metric_results", "spec",
-    "error_details", "created_at", "updated_at", "queued_at", "finished_at", "metrics",
-])
+vendor_keys = st.sampled_from(
+    [
+        "job_id",
+        "status",
+        "id",
+        "evaluation_run",
+        "statusId",
+        "code",
+        "message",
+        "created",
+        "status_details",
+        "progress",
+        "tasks",
+        "groups",
+        "scores",
+        "generations",
+        "results",
+        "data",
+        "pagination",
+        "prompts",
+        "meta",
+        "links",
+        "iterations",
+        "best_score",
+        "count",
+        "next",
+        "detail",
+        "error",
+        "star_metric_result",
+        "run_level_metric_results",
+        "spec",
+        "error_details",
+        "created_at",
+        "updated_at",
+        "queued_at",
+        "finished_at",
+        "metrics",
+    ]
+)
 shaped = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(vendor_keys, inner, max_size=8),
@@ -62,14 +95,14 @@ headers = st.dictionaries(
 )
 
 
-def adapter_for(vendor: str, version: str | None, status: int, body: bytes,
-                hdrs: dict[str, str]) -> Adapter:
+def adapter_for(
+    vendor: str, version: str | None, status: int, body: bytes, hdrs: dict[str, str]
+) -> Adapter:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(status, content=body, headers=hdrs)
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://vendor")
-    ctx = BackendContext(backend="b", vendor=vendor, api_version=version,
-                         base_url="http://vendor")
+    ctx = BackendContext(backend="b", vendor=vendor, api_version=version, base_url="http://vendor")
     return adapter_class(vendor, version)(ctx, http)
 
 
@@ -85,7 +118,11 @@ async def outcome(call: Any) -> object:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(status=statuses, body=bodies, hdrs=headers)
 async def test_any_vendor_answer_gives_canonical_objects_or_a_problem(
-    vendor: str, version: str | None, parts: tuple[str, ...], status: int, body: bytes,
+    vendor: str,
+    version: str | None,
+    parts: tuple[str, ...],
+    status: int,
+    body: bytes,
     hdrs: dict[str, str],
 ) -> None:
     adapter = adapter_for(vendor, version, status, body, hdrs)

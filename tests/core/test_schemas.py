@@ -27,8 +27,12 @@ def test_published_json_schemas_are_current() -> None:
 
 def test_a_serialized_job_validates_against_the_published_schema() -> None:
     job = Job(
-        id="ls~mmlu~0", backend="ls", vendor="llama-stack", vendor_job_id="0",
-        status=JobStatus.FAILED, vendor_status="failed",
+        id="ls~mmlu~0",
+        backend="ls",
+        vendor="llama-stack",
+        vendor_job_id="0",
+        status=JobStatus.FAILED,
+        vendor_status="failed",
         error=gateway.UpstreamError("boom", backend="ls").problem(),
     )
     schema = json.loads((SCHEMA_DIR / "job.schema.json").read_text())
@@ -39,8 +43,16 @@ def test_a_serialized_job_validates_against_the_published_schema() -> None:
 
 def test_statuses_match_the_design() -> None:
     assert [s.value for s in JobStatus] == [
-        "queued", "running", "paused", "cancelling", "succeeded", "partially_succeeded",
-        "failed", "cancelled", "expired", "unknown",
+        "queued",
+        "running",
+        "paused",
+        "cancelling",
+        "succeeded",
+        "partially_succeeded",
+        "failed",
+        "cancelled",
+        "expired",
+        "unknown",
     ]
     terminal = {s.value for s in JobStatus if s.terminal}
     assert terminal == {"succeeded", "partially_succeeded", "failed", "cancelled", "expired"}
@@ -63,8 +75,13 @@ def test_problem_round_trips_into_the_same_exception() -> None:
 
 
 def test_upstream_problems_share_a_branch() -> None:
-    for cls in (gateway.UpstreamTimeout, gateway.UpstreamUnavailable, gateway.UpstreamAuthFailed,
-                gateway.UpstreamInvalidResponse, gateway.UpstreamRateLimited):
+    for cls in (
+        gateway.UpstreamTimeout,
+        gateway.UpstreamUnavailable,
+        gateway.UpstreamAuthFailed,
+        gateway.UpstreamInvalidResponse,
+        gateway.UpstreamRateLimited,
+    ):
         assert issubclass(cls, UpstreamProblem)
     assert not issubclass(gateway.JobNotReady, UpstreamProblem)
 
@@ -78,5 +95,12 @@ def test_problem_type_uri_uses_the_configured_base() -> None:
 @pytest.mark.parametrize("progress", [-0.1, 1.5])
 def test_progress_is_a_fraction(progress: float) -> None:
     with pytest.raises(ValueError, match="progress"):
-        Job(id="a~b", backend="a", vendor="overmind", vendor_job_id="b",
-            status=JobStatus.RUNNING, vendor_status="running", progress=progress)
+        Job(
+            id="a~b",
+            backend="a",
+            vendor="overmind",
+            vendor_job_id="b",
+            status=JobStatus.RUNNING,
+            vendor_status="running",
+            progress=progress,
+        )
