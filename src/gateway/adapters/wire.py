@@ -97,8 +97,8 @@ def fraction(value: Any, scale: float = 1.0) -> float | None:
 def retry_after_seconds(
     headers: Mapping[str, str], now: float | None = None, cap: float = 3600.0
 ) -> float | None:
-    """Seconds to wait from `retry-after-ms`, `Retry-After` (seconds or HTTP-date) or
-    DigitalOcean's `ratelimit-reset` (epoch seconds), whichever comes first; capped."""
+    """Seconds to wait from `retry-after-ms`, `Retry-After` (seconds or HTTP-date) or, with
+    `ratelimit-remaining: 0`, DigitalOcean's `ratelimit-reset` (epoch seconds); capped."""
     lowered = {k.lower(): v for k, v in headers.items()}
     now = time.time() if now is None else now
     seconds: float | None = None
@@ -115,7 +115,11 @@ def retry_after_seconds(
                 if when.tzinfo is None:
                     when = when.replace(tzinfo=UTC)
                 seconds = when.timestamp() - now
-    elif (reset := number(lowered.get("ratelimit-reset"))) is not None:
+    elif (reset := number(lowered.get("ratelimit-reset"))) is not None and number(
+        lowered.get("ratelimit-remaining")
+    ) == 0:
+        # DigitalOcean sends ratelimit-* on every answer; the reset is a wait only once the
+        # quota is spent.
         seconds = reset - now
     if seconds is None:
         return None

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,6 +23,14 @@ CONTROL_PREFIX = "/_sim"
 
 class SimulatedDisconnect(Exception):
     """Raised inside the app to break the connection (see transport.SimTransport)."""
+
+
+class SimulatedReset(httpx.ReadError):
+    """A connection reset by the peer (reset_after_error).
+
+    In-process it reaches the client as the httpx.ReadError a real reset gives; served
+    standalone, raising it after the answer started makes the server drop the connection.
+    """
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,13 @@ class _FaultMiddleware:
             await self.app(scope, receive, send)
             return
         self.state.requests[f"{scope['method']} {path}"] += 1
+        connection = _connection_id(scope)
+        stall = self.state.take_broken_connection(connection)
+        if stall is not None:
+            await _reset(stall, send)
+            return
+        if self.state.resets_armed():
+            send = _watching_errors(send, lambda: self.state.note_error_answer(connection, path))
         denied = self.sim.check_auth(Request(scope), self.state)
         if denied is not None:
             await denied(scope, receive, send)
@@ -103,6 +119,37 @@ class _FaultMiddleware:
             )(scope, receive, send)
         elif fault.kind == "truncated_body":
             await self.app(scope, receive, _truncating(send))
+
+
+def _connection_id(scope: Scope) -> str:
+    """The client's address: one per TCP connection (in-process: one for the transport)."""
+    client = scope.get("client")
+    return f"{client[0]}:{client[1]}" if client else "in-process"
+
+
+async def _reset(stall: float, send: Send) -> None:
+    """Stall, then break the connection like a peer reset."""
+    await anyio.sleep(stall)
+    # Starting the answer first makes a standalone server close the socket (not answer 500).
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
+        }
+    )
+    raise SimulatedReset("[Errno 104] Connection reset by peer")
+
+
+def _watching_errors(send: Send, on_error: Callable[[], None]) -> Send:
+    """Call `on_error` when the answer going out is an error (status >= 400)."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start" and int(message["status"]) >= 400:
+            on_error()
+        await send(message)
+
+    return wrapped
 
 
 def _truncating(send: Send) -> Send:

@@ -115,7 +115,13 @@ FAULT_KINDS = (
     "malformed_body",  # 200 with a body that is not JSON
     "truncated_body",  # the real answer, cut in half
     "undocumented_status",  # jobs report a status word the vendor never documented
+    # After an error answer (>= 400), the next request on that connection stalls `seconds`
+    # and then fails as reset by peer (Llama Stack 0.7.3 keep-alive quirk). `count` is how
+    # many error answers break their connection.
+    "reset_after_error",
 )
+# Faults that do not replace an answer when taken (they alter content or a later request).
+_DEFERRED_KINDS = frozenset({"undocumented_status", "reset_after_error"})
 UNDOCUMENTED_STATUS = "sim_undocumented_status"
 
 
@@ -141,6 +147,8 @@ class SimState:
         self.jobs: dict[str, SimJob] = {}
         self.faults: list[Fault] = []
         self.requests: Counter[str] = Counter()
+        # connection id -> seconds its next request stalls before the reset (reset_after_error)
+        self.broken_connections: dict[str, float] = {}
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
 
@@ -182,11 +190,27 @@ class SimState:
         """The next armed transport-level fault for this path, consumed once."""
         with self._lock:
             for fault in self.faults:
-                if fault.kind != "undocumented_status" and fault.applies_to(path):
+                if fault.kind not in _DEFERRED_KINDS and fault.applies_to(path):
                     fault.remaining -= 1
                     self._prune()
                     return fault
         return None
+
+    def resets_armed(self) -> bool:
+        """Whether error answers may break their connection (cheap check per request)."""
+        return any(f.kind == "reset_after_error" and f.remaining > 0 for f in self.faults)
+
+    def note_error_answer(self, connection: str, path: str) -> None:
+        """An error answer went out on `connection`: an armed reset_after_error breaks it."""
+        fault = self._take("reset_after_error", path)
+        if fault is not None:
+            with self._lock:
+                self.broken_connections[connection] = fault.seconds
+
+    def take_broken_connection(self, connection: str) -> float | None:
+        """The stall before the reset if `connection` is broken (then it is gone), else None."""
+        with self._lock:
+            return self.broken_connections.pop(connection, None)
 
     def _take(self, kind: str, path: str) -> Fault | None:
         with self._lock:
@@ -203,3 +227,4 @@ class SimState:
     def clear_faults(self) -> None:
         with self._lock:
             self.faults.clear()
+            self.broken_connections.clear()

@@ -1,0 +1,49 @@
+"""The resilience layer: retries, circuit breakers, caching with coalescing, shared state.
+
+Build a `ResilienceHub` once per gateway (from the `redis` config), ask it for each backend's
+`BackendGuard` (from that backend's `retry`, `breaker` and `cache` config), and run every
+adapter call through `BackendGuard.run`, which returns an `Outcome` (value + cache metadata).
+The order of the layers, and why, is in `guard`.
+"""
+
+from __future__ import annotations
+
+from .breaker import BreakerState, CircuitBreaker
+from .budget import RetryBudget
+from .cache import CacheEntry, CacheKey, TtlPolicy
+from .clock import SYSTEM_CLOCK, Clock, ManualClock, SystemClock
+from .guard import BackendGuard
+from .hub import ResilienceHub
+from .outcome import CacheStatus, Outcome
+from .redis_link import RedisLink, RedisUnavailable
+from .retry import IDEMPOTENT_OPERATIONS, Deadline, RetryRunner, should_retry
+from .settings import BreakerSettings, CacheSettings, RedisSettings, RetrySettings
+from .stats import GuardStats
+
+__all__ = [
+    "IDEMPOTENT_OPERATIONS",
+    "SYSTEM_CLOCK",
+    "BackendGuard",
+    "BreakerSettings",
+    "BreakerState",
+    "CacheEntry",
+    "CacheKey",
+    "CacheSettings",
+    "CacheStatus",
+    "CircuitBreaker",
+    "Clock",
+    "Deadline",
+    "GuardStats",
+    "ManualClock",
+    "Outcome",
+    "RedisLink",
+    "RedisSettings",
+    "RedisUnavailable",
+    "ResilienceHub",
+    "RetryBudget",
+    "RetryRunner",
+    "RetrySettings",
+    "SystemClock",
+    "TtlPolicy",
+    "should_retry",
+]
