@@ -18,4 +18,3 @@ def vcr_config() -> dict[str, Any]:
         "decode_compressed_response": True,
         "match_on": ["method", "scheme", "host", "port", "path", "query", "body"],
     }
-

@@ -62,8 +62,11 @@ class AsyncGateway:
         config: ConfigSource = None,
         *,
         transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+        on_unknown_status: Callable[[str, str], None] | None = None,
     ) -> None:
         self.config = _as_config(config)
+        # Called with (backend, vendor word) for each unmappable status seen (e.g. a metric).
+        self._on_unknown_status = on_unknown_status
         transports = transports or {}
         self._backends = {
             name: open_backend(name, cfg, transports.get(name))
@@ -230,11 +233,15 @@ class AsyncGateway:
         """Log once per (backend, value) a vendor status word we cannot map (enum drift)."""
         if job.status is JobStatus.UNKNOWN and job.vendor_status is not None:
             key = (job.backend, job.vendor_status)
-            if key not in self._unknown_seen and len(self._unknown_seen) < MAX_UNKNOWN_TRACKED:
+            if key not in self._unknown_seen:
+                if len(self._unknown_seen) >= MAX_UNKNOWN_TRACKED:
+                    return  # also bounds the metric's label values
                 self._unknown_seen.add(key)
                 log.warning(
                     "unknown vendor status %r from backend %s", job.vendor_status, job.backend
                 )
+            if self._on_unknown_status is not None:
+                self._on_unknown_status(job.backend, job.vendor_status)
 
 
 def _parse_status(status: JobStatus | str | None) -> JobStatus | None:

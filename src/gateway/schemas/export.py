@@ -20,7 +20,12 @@ from .problem import Problem
 from .result import Result
 from .status import JobStatus
 
-MODELS: dict[str, type[BaseModel]] = {"job": Job, "result": Result, "page": Page, "problem": Problem}
+MODELS: dict[str, type[BaseModel]] = {
+    "job": Job,
+    "result": Result,
+    "page": Page,
+    "problem": Problem,
+}
 SCHEMA_ID_BASE = "urn:eval-gateway:schema:"  # identifiers only, never fetched
 
 

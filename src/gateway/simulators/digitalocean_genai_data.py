@@ -9,7 +9,6 @@ METRIC_TYPE_MODEL_*, no TRACE_SPAN_TYPE_WORKFLOW), while keeping the spec's newe
 from __future__ import annotations
 
 import itertools
-import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -158,13 +157,11 @@ class DOStore:
     window_start: float | None = None  # first request of the current rate-limit hour
 
 
-_STORES: weakref.WeakKeyDictionary[SimState, DOStore] = weakref.WeakKeyDictionary()
-
-
 def store_of(state: SimState) -> DOStore:
-    if state not in _STORES:
-        _STORES[state] = DOStore()
-    return _STORES[state]
+    store = state.extras.get("digitalocean-genai")
+    if not isinstance(store, DOStore):
+        store = state.extras["digitalocean-genai"] = DOStore()
+    return store
 
 
 def iso(epoch: float) -> str:
@@ -347,7 +344,7 @@ _SEED_PLACES: dict[str, tuple[str, int]] = {
 
 def seed(state: SimState) -> None:
     """Three test cases (one without runs), a run per status and one moving run."""
-    _STORES[state] = DOStore()
+    state.extras["digitalocean-genai"] = DOStore()
     now = state.clock.now()
     regression_fields = {
         "name": "support-regression",

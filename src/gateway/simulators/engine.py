@@ -147,6 +147,8 @@ class SimState:
         self.jobs: dict[str, SimJob] = {}
         self.faults: list[Fault] = []
         self.requests: Counter[str] = Counter()
+        # Vendor-specific state beyond jobs (e.g. Llama Stack's benchmark registry).
+        self.extras: dict[str, Any] = {}
         # connection id -> seconds its next request stalls before the reset (reset_after_error)
         self.broken_connections: dict[str, float] = {}
         self._lock = threading.Lock()

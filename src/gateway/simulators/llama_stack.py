@@ -17,7 +17,6 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import URL
@@ -52,13 +51,11 @@ class _Registry:
     )
 
 
-_REGISTRIES: WeakKeyDictionary[SimState, _Registry] = WeakKeyDictionary()
-
-
 def _registry(state: SimState) -> _Registry:
-    if state not in _REGISTRIES:
-        _REGISTRIES[state] = _Registry()
-    return _REGISTRIES[state]
+    registry = state.extras.get("llama-stack")
+    if not isinstance(registry, _Registry):
+        registry = state.extras["llama-stack"] = _Registry()
+    return registry
 
 
 def error(status: int, message: str) -> Response:
@@ -285,7 +282,7 @@ ROUTES: list[BaseRoute] = [
 
 
 def seed(state: SimState) -> None:
-    _REGISTRIES[state] = _Registry()
+    state.extras["llama-stack"] = _Registry()
     for job_id, benchmark_id, lifecycle in data.SEED_JOBS:
         state.add_job(job_id, list(lifecycle), {"benchmark_id": benchmark_id})
 

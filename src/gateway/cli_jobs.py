@@ -1,0 +1,242 @@
+"""`eval-gateway jobs ...`: against a running service (--url) or in-process (--config)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Annotated, Protocol, TypeVar
+from urllib.parse import quote
+
+import httpx
+import typer
+from pydantic import BaseModel, ValidationError
+
+from .cli_render import print_problem, render_job, render_page, render_result
+from .errors import ConfigError, GatewayError
+from .schemas import Job, Page, Problem, Result
+
+API_KEY_ENV = "EVAL_GATEWAY_API_KEY"
+URL_ENV = "EVAL_GATEWAY_URL"
+EXIT_PROBLEM = 1
+EXIT_CONFIG = 2
+M = TypeVar("M", bound=BaseModel)
+
+jobs_app = typer.Typer(
+    help=f"Look at jobs: on a running service (--url or ${URL_ENV}; key from ${API_KEY_ENV}),"
+    " or in-process from a config (--config; default: the embedded simulators).",
+    no_args_is_help=True,
+)
+
+UrlOpt = Annotated[
+    str | None, typer.Option("--url", envvar=URL_ENV, help="Base URL of a running gateway")
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Use this config in-process (no --url)")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts)")]
+RawOpt = Annotated[bool, typer.Option("--raw", help="Include the vendor's own payload")]
+
+
+class ProblemAnswer(Exception):
+    """The service answered with problem details."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.detail or problem.title)
+        self.problem = problem
+
+
+class Unreachable(Exception):
+    """No usable answer from the service (connection failed, or not the gateway's JSON)."""
+
+
+class JobsSource(Protocol):
+    def get_job(self, job_id: str, include_raw: bool) -> Job: ...
+    def get_result(self, job_id: str, include_raw: bool) -> Result: ...
+    def cancel_job(self, job_id: str) -> Job: ...
+    def list_jobs(
+        self, backend: str, status: str | None, page_size: int, page_token: str | None, raw: bool
+    ) -> Page: ...
+    def close(self) -> None: ...
+
+
+class RemoteJobs:
+    """The gateway's HTTP API."""
+
+    def __init__(self, url: str, api_key: str | None) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=90.0)
+
+    def _call(
+        self, model: type[M], method: str, path: str, params: dict[str, str | int] | None = None
+    ) -> M:
+        try:
+            response = self.http.request(method, path, params=params)
+        except httpx.HTTPError as exc:
+            raise Unreachable(f"cannot reach {self.http.base_url}: {exc}") from None
+        if response.headers.get("content-type", "").startswith("application/problem+json"):
+            try:
+                problem = Problem.model_validate_json(response.content)
+            except ValidationError:
+                problem = None
+            if problem is not None:
+                raise ProblemAnswer(problem)
+        if response.status_code >= 400:
+            raise Unreachable(f"{method} {path}: HTTP {response.status_code} that is not a problem")
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError:
+            raise Unreachable(f"{method} {path}: the answer is not a {model.__name__}") from None
+
+    def get_job(self, job_id: str, include_raw: bool) -> Job:
+        return self._call(Job, "GET", f"/v1/jobs/{quote(job_id, safe='')}", _raw(include_raw))
+
+    def get_result(self, job_id: str, include_raw: bool) -> Result:
+        path = f"/v1/jobs/{quote(job_id, safe='')}/result"
+        return self._call(Result, "GET", path, _raw(include_raw))
+
+    def cancel_job(self, job_id: str) -> Job:
+        return self._call(Job, "POST", f"/v1/jobs/{quote(job_id, safe='')}/cancel")
+
+    def list_jobs(
+        self, backend: str, status: str | None, page_size: int, page_token: str | None, raw: bool
+    ) -> Page:
+        params: dict[str, str | int] = {"page_size": page_size, **_raw(raw)}
+        if status:
+            params["status"] = status
+        if page_token:
+            params["page_token"] = page_token
+        return self._call(Page, "GET", f"/v1/backends/{quote(backend, safe='')}/jobs", params)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class LocalJobs:
+    """The library, in this process (simulated backends work with no service running)."""
+
+    def __init__(self, config: Path | None) -> None:
+        from .sync import Gateway
+
+        self.gw = Gateway(config)
+
+    def get_job(self, job_id: str, include_raw: bool) -> Job:
+        return self.gw.get_job(job_id, include_raw=include_raw)
+
+    def get_result(self, job_id: str, include_raw: bool) -> Result:
+        return self.gw.get_result(job_id, include_raw=include_raw)
+
+    def cancel_job(self, job_id: str) -> Job:
+        return self.gw.cancel_job(job_id)
+
+    def list_jobs(
+        self, backend: str, status: str | None, page_size: int, page_token: str | None, raw: bool
+    ) -> Page:
+        return self.gw.list_jobs(
+            backend, status=status, page_size=page_size, page_token=page_token, include_raw=raw
+        )
+
+    def close(self) -> None:
+        self.gw.close()
+
+
+def _raw(include_raw: bool) -> dict[str, str | int]:
+    return {"include": "raw"} if include_raw else {}
+
+
+class _Session:
+    """Open the source, run one call, print the answer or the problem, exit accordingly."""
+
+    def __init__(self, url: str | None, config: Path | None, as_json: bool) -> None:
+        self.url, self.config, self.as_json = url, config, as_json
+        self.source: JobsSource | None = None
+
+    def __enter__(self) -> JobsSource:
+        import os
+
+        try:
+            if self.url:
+                self.source = RemoteJobs(self.url, os.environ.get(API_KEY_ENV) or None)
+            else:
+                self.source = LocalJobs(self.config)
+        except ConfigError as exc:
+            from .cli import print_config_error
+
+            print_config_error(exc)
+            raise typer.Exit(EXIT_CONFIG) from None
+        return self.source
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.source is not None:
+            self.source.close()
+        if isinstance(exc, GatewayError):
+            exc = ProblemAnswer(exc.problem())
+        if isinstance(exc, ProblemAnswer):
+            print_problem(exc.problem, self.as_json)
+            raise typer.Exit(EXIT_PROBLEM) from None
+        if isinstance(exc, Unreachable):
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(EXIT_PROBLEM) from None
+
+
+def _show(as_json: bool, model: M, render: Callable[[M], None]) -> None:
+    if as_json:
+        typer.echo(model.model_dump_json(indent=2))
+    else:
+        render(model)
+
+
+@jobs_app.command("get")
+def get(
+    job_id: str,
+    url: UrlOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    raw: RawOpt = False,
+) -> None:
+    """Show one job."""
+    with _Session(url, config, as_json) as source:
+        _show(as_json, source.get_job(job_id, raw), render_job)
+
+
+@jobs_app.command("result")
+def result(
+    job_id: str,
+    url: UrlOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    raw: RawOpt = False,
+) -> None:
+    """Show a finished job's result (a problem with the current status while it runs)."""
+    with _Session(url, config, as_json) as source:
+        _show(as_json, source.get_result(job_id, raw), render_result)
+
+
+@jobs_app.command("cancel")
+def cancel(
+    job_id: str, url: UrlOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Ask the vendor to cancel a job; show the job after the request."""
+    with _Session(url, config, as_json) as source:
+        _show(as_json, source.cancel_job(job_id), render_job)
+
+
+@jobs_app.command("list")
+def list_(
+    backend: Annotated[str, typer.Argument(help="Backend or alias name")],
+    status: Annotated[str | None, typer.Option(help="Only this canonical status")] = None,
+    page_size: Annotated[int, typer.Option(min=1, max=200)] = 50,
+    page_token: Annotated[str | None, typer.Option(help="next_page_token of a page")] = None,
+    url: UrlOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    raw: RawOpt = False,
+) -> None:
+    """List a backend's jobs, one page at a time."""
+    with _Session(url, config, as_json) as source:
+        _show(as_json, source.list_jobs(backend, status, page_size, page_token, raw), render_page)

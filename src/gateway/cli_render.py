@@ -1,0 +1,123 @@
+"""Readable output of the CLI: rich tables for people, plain problem details on errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .schemas import Job, JobStatus, Metric, Page, Problem, Result
+
+_STATUS_STYLE = {
+    JobStatus.SUCCEEDED: "green",
+    JobStatus.PARTIALLY_SUCCEEDED: "yellow",
+    JobStatus.FAILED: "red",
+    JobStatus.EXPIRED: "red",
+    JobStatus.CANCELLED: "magenta",
+    JobStatus.CANCELLING: "magenta",
+    JobStatus.UNKNOWN: "bold yellow",
+}
+
+
+def _console() -> Console:
+    console = Console(soft_wrap=False)
+    if not console.is_terminal:
+        console.width = max(console.width, 160)  # piped: keep ids on one line
+    return console
+
+
+def _status(status: JobStatus) -> str:
+    style = _STATUS_STYLE.get(status)
+    return f"[{style}]{status.value}[/]" if style else status.value
+
+
+def _value(metric: Metric) -> str:
+    unit = f" {metric.unit}" if metric.unit else ""
+    return f"{metric.value}{unit}"
+
+
+def render_job(job: Job) -> None:
+    table = Table(title=f"job {job.id}", show_header=False, title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    rows: list[tuple[str, Any]] = [
+        ("status", _status(job.status) + (" (terminal)" if job.terminal else "")),
+        ("vendor status", job.vendor_status),
+        (
+            "backend",
+            f"{job.backend} ({job.vendor}{' ' + job.api_version if job.api_version else ''})",
+        ),
+        ("vendor job id", job.vendor_job_id),
+        ("name", job.name),
+        ("created", job.created_at),
+        ("updated", job.updated_at),
+        ("started", job.started_at),
+        ("finished", job.finished_at),
+        ("progress", f"{job.progress:.0%}" if job.progress is not None else None),
+        ("message", job.message),
+        ("error", f"{job.error.title}: {job.error.detail}" if job.error else None),
+        ("stale", "yes (served from cache)" if job.stale else None),
+    ]
+    rows += [(f"metric {m.name}", _value(m)) for m in job.metrics]
+    rows += [(f"link {link.rel}", link.href) for link in job.links]
+    for field, value in rows:
+        if value is not None:
+            table.add_row(field, str(value))
+    _console().print(table)
+    _print_raw(job.raw)
+
+
+def render_page(page: Page) -> None:
+    table = Table(title=f"{len(page.items)} job(s)", title_justify="left")
+    table.add_column("id", no_wrap=True)
+    for column in ("status", "vendor status", "name", "created"):
+        table.add_column(column, overflow="fold")
+    for job in page.items:
+        created = job.created_at.isoformat(timespec="seconds") if job.created_at else ""
+        table.add_row(job.id, _status(job.status), job.vendor_status or "", job.name or "", created)
+    console = _console()
+    console.print(table)
+    if page.total is not None:
+        console.print(f"total: {page.total}")
+    if page.next_page_token:
+        console.print(f"next page: --page-token {page.next_page_token}", soft_wrap=True)
+
+
+def render_result(result: Result) -> None:
+    console = _console()
+    console.print(f"result of {result.job_id} ({_status(result.status)})", soft_wrap=True)
+    table = Table(title="metrics", title_justify="left")
+    for column in ("metric", "value", "group"):
+        table.add_column(column, overflow="fold")
+    for metric in result.metrics:
+        table.add_row(metric.name, _value(metric), metric.group or "")
+    console.print(table)
+    console.print(f"{len(result.rows)} row(s)")
+    for link in result.artifacts:
+        console.print(f"artifact {link.rel}: {link.href}", soft_wrap=True)
+    _print_raw(result.raw)
+
+
+def _print_raw(raw: dict[str, Any] | None) -> None:
+    if raw is not None:
+        typer.echo("vendor payload:")
+        typer.echo(json.dumps(raw, indent=2, default=str))
+
+
+def print_problem(problem: Problem, as_json: bool) -> None:
+    """Problem details, plainly: on stdout as JSON for scripts, else on stderr for people."""
+    if as_json:
+        typer.echo(json.dumps(problem.to_json_dict(), indent=2))
+        return
+    lines = [f"error: {problem.title} ({problem.status})"]
+    if problem.detail:
+        lines.append(f"  {problem.detail}")
+    for key, value in problem.to_json_dict().items():
+        if key not in {"title", "status", "detail", "errors"}:
+            lines.append(f"  {key}: {value}")
+    for err in problem.errors or []:
+        lines.append(f"  - {'.'.join(map(str, err.loc))}: {err.msg}")
+    typer.echo("\n".join(lines), err=True)

@@ -1,0 +1,7 @@
+"""`python -m gateway.server [FILE]`: write the service's OpenAPI document (docs/openapi.json)."""
+
+import sys
+
+from .openapi import main
+
+main(sys.argv[1:])

@@ -1,0 +1,70 @@
+"""The starlette app factory of the proxy service."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+
+from ..config import DEFAULT_CONFIG_PATH, GatewayConfig, default_config, load_config
+from ..errors import GatewayError
+from .holder import EMBEDDED, GatewayHolder
+from .metrics import Metrics
+from .middleware import RequestContextMiddleware
+from .openapi import build_openapi
+from .problems import gateway_error_handler, http_exception_handler
+from .routes import routes
+
+CONFIG_ENV = "EVAL_GATEWAY_CONFIG"  # how `eval-gateway serve` hands the file to its workers
+
+
+def create_app(
+    config: GatewayConfig | str | Path | None = None,
+    *,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+) -> Starlette:
+    """The service for `config`: a file (reloaded live), a GatewayConfig, or None (defaults).
+
+    A bad file raises `ConfigError` here, before anything listens.
+    """
+    if isinstance(config, GatewayConfig):
+        loaded, source, label = config, None, None
+    elif config is None:
+        loaded, source, label = default_config(), DEFAULT_CONFIG_PATH, EMBEDDED
+    else:
+        source = Path(config)
+        loaded, label = load_config(source), str(source)
+    metrics = Metrics()
+    holder = GatewayHolder(
+        loaded, source=source, source_label=label, metrics=metrics, transports=transports
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with holder.running():
+            yield
+
+    app = Starlette(
+        routes=routes(),
+        middleware=[Middleware(RequestContextMiddleware, holder=holder, metrics=metrics)],
+        exception_handlers={
+            GatewayError: gateway_error_handler,
+            HTTPException: http_exception_handler,
+        },
+        lifespan=lifespan,
+    )
+    app.state.holder = holder
+    app.state.metrics = metrics
+    app.state.openapi = build_openapi()
+    return app
+
+
+def app_from_env() -> Starlette:
+    """uvicorn factory for `eval-gateway serve` (each worker process builds its own app)."""
+    return create_app(os.environ.get(CONFIG_ENV) or None)

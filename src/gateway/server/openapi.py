@@ -1,0 +1,215 @@
+"""OpenAPI 3.1 of the service, generated from the same pydantic models the routes answer with.
+
+    python -m gateway.server docs/openapi.json
+
+A test keeps the checked-in docs/openapi.json current.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..config import NAME_PATTERN
+from ..ids import MAX_ID_LENGTH
+from ..schemas import ProblemType
+from .models import JobQuery, ListJobsQuery
+from .openapi_parts import (
+    component_schemas,
+    ok,
+    ok_content,
+    operation,
+    path_param,
+    problem_response,
+    query_params,
+    ref,
+)
+
+_PART = r"(?:[A-Za-z0-9._-]|![0-9A-F]{2})+"
+JOB_ID_PATTERN = rf"^[a-z0-9][a-z0-9_-]*~{_PART}(?:~{_PART})*$"
+ALL_PROBLEMS = tuple(ProblemType)
+SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"apiKeyHeader": []}]
+
+
+def build_openapi() -> dict[str, Any]:
+    schemas = component_schemas()
+    job_id = path_param("job_id", JOB_ID_PATTERN, "A gateway job id, e.g. ls-sim~mmlu~0")
+    job_id["schema"]["maxLength"] = MAX_ID_LENGTH
+    backend = path_param("backend", NAME_PATTERN, "A backend or alias name from the config")
+    job_query = query_params(JobQuery, schemas)
+    list_query = query_params(ListJobsQuery, schemas)
+    paths: dict[str, Any] = {
+        "/v1/backends": {
+            "get": operation(
+                "listBackends",
+                "Configured backends and aliases",
+                "Name, vendor, API version and recent health of each backend the caller may use;"
+                " never a credential or URL.",
+                ok("BackendList"),
+                [ProblemType.UNAUTHORIZED, ProblemType.INTERNAL_ERROR],
+                security=SECURITY,
+                tags=["backends"],
+            )
+        },
+        "/v1/backends/{backend}/jobs": {
+            "get": operation(
+                "listJobs",
+                "List a backend's jobs",
+                "Canonical paging: pass `next_page_token` back as `page_token`.",
+                ok("Page"),
+                ALL_PROBLEMS,
+                parameters=[backend, *list_query],
+                security=SECURITY,
+                tags=["jobs"],
+            )
+        },
+        "/v1/jobs/{job_id}": {
+            "get": operation(
+                "getJob",
+                "One job",
+                "The job in the canonical schema, whatever vendor runs it.",
+                ok("Job"),
+                ALL_PROBLEMS,
+                parameters=[job_id, *job_query],
+                security=SECURITY,
+                tags=["jobs"],
+            )
+        },
+        "/v1/jobs/{job_id}/result": {
+            "get": operation(
+                "getJobResult",
+                "A finished job's result",
+                "`job-not-ready` (409, with `job_status`) while the job has not succeeded.",
+                ok("Result"),
+                ALL_PROBLEMS,
+                parameters=[job_id, *job_query],
+                security=SECURITY,
+                tags=["jobs"],
+            )
+        },
+        "/v1/jobs/{job_id}/cancel": {
+            "post": operation(
+                "cancelJob",
+                "Cancel a job",
+                "Asks the vendor to cancel; answers the job as it stands after the request.",
+                ok("Job"),
+                ALL_PROBLEMS,
+                parameters=[job_id],
+                request_body={
+                    "required": False,
+                    "description": "Optional; an empty object today",
+                    "content": {"application/json": {"schema": ref("CancelRequest")}},
+                },
+                extra_responses={"413": problem_response([ProblemType.INVALID_REQUEST], 413)},
+                security=SECURITY,
+                tags=["jobs"],
+            )
+        },
+        "/healthz": {
+            "get": operation(
+                "healthz",
+                "Liveness",
+                "200 while the process is up. No auth.",
+                ok("Health"),
+                [ProblemType.INTERNAL_ERROR],
+                security=[],
+                tags=["operations"],
+            )
+        },
+        "/readyz": {
+            "get": operation(
+                "readyz",
+                "Readiness",
+                "The loaded config (generation, source) and each backend's recent health. No auth.",
+                ok("Readiness"),
+                [ProblemType.INTERNAL_ERROR],
+                security=[],
+                tags=["operations"],
+            )
+        },
+        "/metrics": {
+            "get": operation(
+                "metrics",
+                "Prometheus metrics",
+                "Text exposition format. No auth.",
+                ok_content("text/plain", {"type": "string"}),
+                [ProblemType.INTERNAL_ERROR],
+                security=[],
+                tags=["operations"],
+            )
+        },
+        "/openapi.json": {
+            "get": operation(
+                "openapi",
+                "This document",
+                "OpenAPI 3.1. No auth.",
+                ok_content("application/json", {"type": "object"}),
+                [ProblemType.INTERNAL_ERROR],
+                security=[],
+                tags=["operations"],
+            )
+        },
+        "/problems/{slug}": {
+            "get": operation(
+                "problemPage",
+                "What a problem type means",
+                "Where problem `type` URIs point: a short page for people. No auth.",
+                ok_content("text/html", {"type": "string"}),
+                [ProblemType.INTERNAL_ERROR],
+                parameters=[
+                    {
+                        "name": "slug",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "enum": [p.slug for p in ProblemType]},
+                    }
+                ],
+                extra_responses={"404": problem_response([ProblemType.INVALID_REQUEST], 404)},
+                security=[],
+                tags=["operations"],
+            )
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "eval-gateway",
+            "version": __version__,
+            "summary": "One canonical job/result API in front of five LLM-evaluation vendors",
+            "description": "Every error is `application/problem+json` (RFC 9457). Every response"
+            " carries `X-Request-ID` (the caller's, or a new one); problems repeat it as"
+            " `request_id`. Unknown routes (404), wrong methods (405) and oversized bodies (413)"
+            " are `invalid-request` problems.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            },
+            "headers": {
+                "X-Request-ID": {
+                    "description": "The caller's X-Request-ID if it was plain, else a new one",
+                    "schema": {"type": "string"},
+                },
+                "WWW-Authenticate": {"schema": {"type": "string"}},
+                "Retry-After": {
+                    "description": "Seconds to wait (from the vendor)",
+                    "schema": {"type": "string"},
+                },
+            },
+        },
+    }
+
+
+def render() -> str:
+    return json.dumps(build_openapi(), indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str]) -> None:
+    target = Path(argv[0] if argv else "docs/openapi.json")
+    target.write_text(render(), encoding="utf-8")
+    print(target)
