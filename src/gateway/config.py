@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 
 from .adapters import adapter_class, api_versions
 from .errors import ConfigError
+from .resilience.settings import BreakerSettings, CacheSettings, RedisSettings, RetrySettings
 from .schemas.job import VENDORS
 from .schemas.problem import DEFAULT_PROBLEM_BASE
 
@@ -61,6 +62,9 @@ class BackendConfig(_Strict):
     auth_scheme: str | None = None
     timeouts: Timeouts = Timeouts()
     pool: PoolLimits = PoolLimits()
+    retry: RetrySettings = RetrySettings()
+    breaker: BreakerSettings = BreakerSettings()
+    cache: CacheSettings = CacheSettings()
 
     @model_validator(mode="after")
     def _check_vendor_options(self) -> BackendConfig:
@@ -182,6 +186,7 @@ class GatewayConfig(_Strict):
     problems: ProblemsConfig = ProblemsConfig()
     server: ServerConfig = ServerConfig()
     auth: AuthConfig = AuthConfig()
+    redis: RedisSettings = RedisSettings()
 
     @model_validator(mode="after")
     def _check_names(self) -> GatewayConfig:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import anyio
 import httpx
@@ -31,12 +32,15 @@ from .errors import (
 )
 from .ids import JobRef, format_job_id, parse_job_id
 from .paging import check_page_size, decode_page_token, encode_page_token
+from .resilience import BackendGuard, Outcome, ResilienceHub
 from .schemas import Job, JobStatus, Page, Result
 from .simulators import SimState
 
 log = logging.getLogger("gateway")
+DEADLINE_BACKSTOP = 1.0  # seconds past a guard's own deadline before the core cuts a call
 MAX_UNKNOWN_TRACKED = 1000  # distinct (backend, word) pairs logged; bounds memory on a noisy vendor
 T = TypeVar("T")
+J = TypeVar("J", Job, Result)
 ConfigSource = GatewayConfig | Mapping[str, Any] | str | Path | None
 
 
@@ -73,6 +77,18 @@ class AsyncGateway:
             for name, cfg in self.config.backends.items()
         }
         self._unknown_seen: set[tuple[str, str]] = set()
+        # Retries, breakers and caches wrap every adapter call here, one guard per backend.
+        self.resilience = ResilienceHub(self.config.redis)
+        self._guards = {
+            name: self.resilience.guard(
+                name,
+                retry=cfg.retry,
+                breaker=cfg.breaker,
+                cache=cfg.cache,
+                deadline=cfg.timeouts.total,
+            )
+            for name, cfg in self.config.backends.items()
+        }
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -87,7 +103,12 @@ class AsyncGateway:
     ) -> None:
         await self.aclose()
 
+    def guard(self, name: str) -> BackendGuard:
+        """The resilience guard of a backend or alias (breaker state, cache statistics)."""
+        return self._guards[self.backend(name).name]
+
     async def aclose(self) -> None:
+        await self.resilience.aclose()
         for backend in self._backends.values():
             await backend.aclose()
 
@@ -138,28 +159,105 @@ class AsyncGateway:
         return format_job_id(backend.name, *vendor_ids)
 
     # -- canonical operations ----------------------------------------------------------------
+    # Each `fetch_*` returns the answer with its cache metadata (the proxy's Cache-Status and
+    # Age); the plain methods return just the value. `fresh=True` skips cached answers
+    # (Cache-Control: no-cache); `tenant` scopes cache entries to one caller.
 
-    async def get_job(self, job_id: str, *, include_raw: bool = False) -> Job:
+    async def fetch_job(
+        self,
+        job_id: str,
+        *,
+        include_raw: bool = False,
+        fresh: bool = False,
+        tenant: str | None = None,
+    ) -> Outcome[Job]:
         backend, ref = self._locate(job_id)
-        job = await self._call(
-            backend, Operation.GET_JOB, lambda: backend.adapter.get_job(ref), job_id=job_id
+        outcome = await self._call(
+            backend,
+            Operation.GET_JOB,
+            lambda: backend.adapter.get_job(ref),
+            job_id=job_id,
+            fresh=fresh,
+            tenant=tenant,
         )
-        self._note_unknown(job)
-        return job if include_raw else job.model_copy(update={"raw": None})
+        self._note_unknown(outcome.value)
+        return outcome if include_raw else _without_raw(outcome)
 
-    async def get_result(self, job_id: str, *, include_raw: bool = False) -> Result:
-        backend, ref = self._locate(job_id)
-        result = await self._call(
-            backend, Operation.GET_RESULT, lambda: backend.adapter.get_result(ref), job_id=job_id
-        )
-        return result if include_raw else result.model_copy(update={"raw": None})
+    async def get_job(self, job_id: str, *, include_raw: bool = False, fresh: bool = False) -> Job:
+        return (await self.fetch_job(job_id, include_raw=include_raw, fresh=fresh)).value
 
-    async def cancel_job(self, job_id: str) -> Job:
+    async def fetch_result(
+        self,
+        job_id: str,
+        *,
+        include_raw: bool = False,
+        fresh: bool = False,
+        tenant: str | None = None,
+    ) -> Outcome[Result]:
         backend, ref = self._locate(job_id)
-        job = await self._call(
-            backend, Operation.CANCEL, lambda: backend.adapter.cancel_job(ref), job_id=job_id
+        outcome = await self._call(
+            backend,
+            Operation.GET_RESULT,
+            lambda: backend.adapter.get_result(ref),
+            job_id=job_id,
+            fresh=fresh,
+            tenant=tenant,
         )
-        return job.model_copy(update={"raw": None})
+        return outcome if include_raw else _without_raw(outcome)
+
+    async def get_result(
+        self, job_id: str, *, include_raw: bool = False, fresh: bool = False
+    ) -> Result:
+        return (await self.fetch_result(job_id, include_raw=include_raw, fresh=fresh)).value
+
+    async def cancel_job(self, job_id: str, *, tenant: str | None = None) -> Job:
+        """Cancel a job; answers the job as it stands after the cancel (cache invalidated)."""
+        backend, ref = self._locate(job_id)
+        outcome = await self._call(
+            backend,
+            Operation.CANCEL,
+            lambda: backend.adapter.cancel_job(ref),
+            job_id=job_id,
+            tenant=tenant,
+        )
+        return outcome.value.model_copy(update={"raw": None})
+
+    async def fetch_jobs(
+        self,
+        backend_name: str,
+        *,
+        status: JobStatus | str | None = None,
+        page_size: int = 50,
+        page_token: str | None = None,
+        include_raw: bool = False,
+        fresh: bool = False,
+        tenant: str | None = None,
+    ) -> Outcome[Page]:
+        backend = self.backend(backend_name)
+        wanted = _parse_status(status)
+        query = ListQuery(
+            page_size=check_page_size(page_size),
+            status=wanted,
+            cursor=decode_page_token(backend.name, page_token),
+        )
+        key = f"list?status={wanted or ''}&page_size={page_size}&page_token={page_token or ''}"
+        outcome = await self._call(
+            backend,
+            Operation.LIST,
+            lambda: backend.adapter.list_jobs(query),
+            cache_key=key,
+            fresh=fresh,
+            tenant=tenant,
+        )
+        listed = outcome.value
+        jobs = [j for j in listed.jobs if wanted is None or j.status is wanted]
+        for job in jobs:
+            self._note_unknown(job)
+        if not include_raw:
+            jobs = [j.model_copy(update={"raw": None}) for j in jobs]
+        token = encode_page_token(backend.name, listed.next_cursor) if listed.next_cursor else None
+        page = Page(items=jobs, next_page_token=token, total=listed.total)
+        return cast(Outcome[Page], replace(cast(Outcome[Any], outcome), value=page))
 
     async def list_jobs(
         self,
@@ -169,22 +267,17 @@ class AsyncGateway:
         page_size: int = 50,
         page_token: str | None = None,
         include_raw: bool = False,
+        fresh: bool = False,
     ) -> Page:
-        backend = self.backend(backend_name)
-        wanted = _parse_status(status)
-        query = ListQuery(
-            page_size=check_page_size(page_size),
-            status=wanted,
-            cursor=decode_page_token(backend.name, page_token),
+        outcome = await self.fetch_jobs(
+            backend_name,
+            status=status,
+            page_size=page_size,
+            page_token=page_token,
+            include_raw=include_raw,
+            fresh=fresh,
         )
-        listed = await self._call(backend, Operation.LIST, lambda: backend.adapter.list_jobs(query))
-        jobs = [j for j in listed.jobs if wanted is None or j.status is wanted]
-        for job in jobs:
-            self._note_unknown(job)
-        if not include_raw:
-            jobs = [j.model_copy(update={"raw": None}) for j in jobs]
-        token = encode_page_token(backend.name, listed.next_cursor) if listed.next_cursor else None
-        return Page(items=jobs, next_page_token=token, total=listed.total)
+        return outcome.value
 
     # -- the one wrapper around adapter calls ------------------------------------------------
 
@@ -207,23 +300,32 @@ class AsyncGateway:
         operation: Operation,
         fn: Callable[[], Awaitable[T]],
         job_id: str | None = None,
-    ) -> T:
+        *,
+        cache_key: str | None = None,
+        fresh: bool = False,
+        tenant: str | None = None,
+    ) -> Outcome[T]:
+        """Run one adapter call under the backend's guard: cache and coalescing, circuit
+        breaker, retries, deadline. Anything unexpected becomes a typed problem here."""
         vendor = backend.config.vendor
         context: dict[str, Any] = {"backend": backend.name, "vendor": vendor, "job_id": job_id}
+        guard = self._guards[backend.name]
         try:
-            with anyio.fail_after(backend.config.timeouts.total):
-                return await fn()
+            # The guard keeps the deadline itself (retries and waits included); this is only
+            # a backstop, late enough not to pre-empt a stale-if-error answer.
+            with anyio.fail_after(guard.deadline + DEADLINE_BACKSTOP):
+                return await guard.run(
+                    operation, fn, cache_key=cache_key or job_id, tenant=tenant, fresh=fresh
+                )
         except GatewayError as exc:
             raise exc.with_context(**context) from None
         except TimeoutError:
             raise UpstreamTimeout(
-                f"{backend.config.vendor} did not answer within {backend.config.timeouts.total:g}s",
-                **context,
+                f"{vendor} did not answer within {guard.deadline:g}s", **context
             ) from None
         except ValidationError:
             raise UpstreamInvalidResponse(
-                f"{backend.config.vendor} answered with values outside the documented ranges",
-                **context,
+                f"{vendor} answered with values outside the documented ranges", **context
             ) from None
         except Exception:
             log.exception("bug while calling %s %s", backend.name, operation.value)
@@ -242,6 +344,11 @@ class AsyncGateway:
                 )
             if self._on_unknown_status is not None:
                 self._on_unknown_status(job.backend, job.vendor_status)
+
+
+def _without_raw(outcome: Outcome[J]) -> Outcome[J]:
+    """The answer without the vendor payload (the cache keeps it for include=raw)."""
+    return replace(outcome, value=outcome.value.model_copy(update={"raw": None}))
 
 
 def _parse_status(status: JobStatus | str | None) -> JobStatus | None:

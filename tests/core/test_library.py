@@ -66,7 +66,7 @@ async def test_a_job_moves_with_the_simulator_clock() -> None:
         )
         seen = []
         for _ in range(3):
-            seen.append((await gw.get_job(job_id)).status)
+            seen.append((await gw.get_job(job_id, fresh=True)).status)
             state.clock.advance(5)
         assert seen == [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED]
         result = await gw.get_result(job_id)
@@ -115,11 +115,16 @@ async def test_vendor_faults_become_typed_problems() -> None:
     async with AsyncGateway() as gw:
         job_id = new_job(gw, "overmind-sim", Stage("running"))
         state = gw.simulator("overmind-sim")
-        state.arm(Fault("drop_connection"))
-        with pytest.raises(UpstreamUnavailable) as caught:
-            await gw.get_job(job_id)
-        assert caught.value.backend == "overmind-sim" and caught.value.job_id == job_id
+        state.arm(Fault("drop_connection"))  # one drop: retried on a fresh connection
         assert (await gw.get_job(job_id)).status is JobStatus.RUNNING
+        # An outage on a job never seen before (nothing to serve stale): retries run out.
+        unseen = new_job(gw, "overmind-sim", Stage("running"))
+        state.arm(Fault("drop_connection", remaining=10))
+        with pytest.raises(UpstreamUnavailable) as caught:
+            await gw.get_job(unseen)
+        assert caught.value.backend == "overmind-sim"
+        assert caught.value.job_id == unseen
+        assert caught.value.attempts == gw.config.backends["overmind-sim"].retry.max_attempts
 
 
 async def test_a_call_never_outlives_the_backends_total_timeout() -> None:
@@ -198,3 +203,42 @@ async def test_a_job_started_outside_the_gateway_is_reachable_by_its_vendor_ids(
             gw.job_id("ls-sim", "only-the-job-id")
         # An alias resolves to the backend it points at today.
         assert gw.job_id("evals", "eval-1").startswith(gw.config.aliases["evals"] + "~")
+
+
+async def test_polls_within_the_running_ttl_cost_one_vendor_call() -> None:
+    async with AsyncGateway() as gw:
+        job_id = new_job(gw, "overmind-sim", Stage("running"))
+        state = gw.simulator("overmind-sim")
+        before = sum(state.requests.values())
+        first = await gw.fetch_job(job_id)
+        again = await gw.fetch_job(job_id)
+        assert (first.cache.value, again.cache.value) == ("miss", "hit")
+        assert again.value == first.value
+        assert sum(state.requests.values()) - before == 1
+        fresh = await gw.fetch_job(job_id, fresh=True)
+        assert fresh.cache.value == "bypass"
+        assert sum(state.requests.values()) - before == 2
+
+
+async def test_cancel_invalidates_the_cached_job() -> None:
+    async with AsyncGateway() as gw:
+        job_id = new_job(gw, "overmind-sim", Stage("running"))
+        assert (await gw.get_job(job_id)).status is JobStatus.RUNNING
+        cancelled = await gw.cancel_job(job_id)
+        assert cancelled.status is JobStatus.CANCELLED
+        assert (await gw.get_job(job_id)).status is JobStatus.CANCELLED
+
+
+async def test_a_vendor_outage_is_retried_then_served_stale_and_marked() -> None:
+    async with AsyncGateway() as gw:
+        job_id = new_job(gw, "overmind-sim", Stage("running"))
+        state = gw.simulator("overmind-sim")
+        state.arm(Fault("server_error", status=503))
+        job = await gw.get_job(job_id, fresh=True)  # one 503, then a retried success
+        assert job.status is JobStatus.RUNNING
+        assert not job.stale
+        state.arm(Fault("server_error", remaining=10, status=503))
+        stale = await gw.fetch_job(job_id, fresh=True)
+        assert stale.cache.value == "stale"
+        assert stale.value.stale
+        assert stale.value.status is JobStatus.RUNNING

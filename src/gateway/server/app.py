@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from ..config import DEFAULT_CONFIG_PATH, GatewayConfig, default_config, load_config
 from ..errors import GatewayError
 from .holder import EMBEDDED, GatewayHolder
-from .metrics import Metrics
+from .metrics import Metrics, ResilienceCollector
 from .middleware import RequestContextMiddleware
 from .openapi import build_openapi
 from .problems import gateway_error_handler, http_exception_handler
@@ -44,6 +44,7 @@ def create_app(
     holder = GatewayHolder(
         loaded, source=source, source_label=label, metrics=metrics, transports=transports
     )
+    metrics.registry.register(ResilienceCollector(lambda: holder.current.gateway))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

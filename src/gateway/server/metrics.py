@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+from ..core import AsyncGateway
+from ..resilience import BreakerState
 
 METRICS_MEDIA_TYPE = CONTENT_TYPE_LATEST
 MAX_LABEL_CHARS = 100  # vendor words end up in label values: keep them short
@@ -51,3 +58,42 @@ class Metrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class ResilienceCollector(Collector):
+    """Reads the serving gateway's retry/cache/breaker counters at scrape time.
+
+    The counters are per config generation: after a reload they start again from zero, which
+    Prometheus' rate() reads as a counter reset.
+    """
+
+    def __init__(self, current: Callable[[], AsyncGateway]) -> None:
+        self.current = current
+
+    def collect(self) -> Iterator[Metric]:
+        gateway = self.current()
+        events = CounterMetricFamily(
+            "gateway_resilience_events",
+            "Cache, coalescing, retry and circuit-breaker events by backend and kind",
+            labels=["backend", "event"],
+        )
+        circuit = GaugeMetricFamily(
+            "gateway_circuit_state",
+            "1 for the state each backend's circuit breaker is in",
+            labels=["backend", "state"],
+        )
+        for name in gateway.config.backends:
+            guard = gateway.guard(name)
+            for event, count in guard.stats.snapshot().items():
+                events.add_metric([name, event], count)
+            for state in BreakerState:
+                circuit.add_metric([name, state.value], 1.0 if guard.breaker_state is state else 0)
+        shared = GaugeMetricFamily(
+            "gateway_shared_state_ok",
+            "1 while Redis shared state answers (absent when no Redis is configured)",
+        )
+        if gateway.resilience.redis_state != "off":
+            shared.add_metric([], 1.0 if gateway.resilience.redis_state == "ok" else 0.0)
+        yield events
+        yield circuit
+        yield shared

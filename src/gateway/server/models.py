@@ -52,8 +52,13 @@ class BackendHealth(BaseModel):
     consecutive_failures: int = 0
 
 
+CircuitState = Literal["closed", "open", "half_open"]
+CIRCUIT_DOC = "The backend's circuit breaker: open answers upstream-unavailable at once"
+
+
 class BackendView(BackendInfo):
     health: BackendHealth
+    circuit: CircuitState = Field(description=CIRCUIT_DOC)
 
 
 class BackendList(BaseModel):
@@ -76,9 +81,14 @@ class BackendReadiness(BaseModel):
     name: str
     vendor: str
     health: HealthState
+    circuit: CircuitState = Field(description=CIRCUIT_DOC)
 
 
 class Readiness(BaseModel):
     status: Literal["ready"]
     config: ConfigInfo
     backends: list[BackendReadiness]
+    shared_state: Literal["off", "ok", "degraded"] = Field(
+        description="Redis shared state: off (not configured), ok, or degraded (Redis failing;"
+        " this replica answers from its own state, so readiness is not affected)"
+    )

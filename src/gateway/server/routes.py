@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -54,10 +54,21 @@ def metrics_of(request: Request) -> Metrics:
     return metrics
 
 
-def json_response(model: BaseModel, status: int = 200) -> Response:
+def json_response(
+    model: BaseModel, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
     return Response(
-        model.model_dump_json().encode(), status_code=status, media_type=JSON_MEDIA_TYPE
+        model.model_dump_json().encode(),
+        status_code=status,
+        media_type=JSON_MEDIA_TYPE,
+        headers=headers,
     )
+
+
+def wants_fresh(request: Request) -> bool:
+    """`Cache-Control: no-cache` (or no-store) from the caller forces a fresh vendor read."""
+    directives = request.headers.get("cache-control", "").lower()
+    return any(d.strip() in ("no-cache", "no-store") for d in directives.split(","))
 
 
 @asynccontextmanager
@@ -160,6 +171,7 @@ async def list_backends(request: Request) -> Response:
                 **info.model_dump(exclude={"aliases"}),
                 aliases=[a for a in info.aliases if caller.may_use(gen.config, a)],
                 health=health.view(info.name),
+                circuit=gen.gateway.guard(info.name).breaker_state.value,
             )
             for info in gen.gateway.backends()
             if caller.may_use(gen.config, info.name)
@@ -173,20 +185,22 @@ async def list_jobs(request: Request) -> Response:
     async with serving(request) as (gen, caller):
         caller.check(gen.config, name)
         query = parse_query(request, ListJobsQuery)
-        page = await upstream(
+        outcome = await upstream(
             request,
             gen,
             name,
             Operation.LIST,
-            lambda: gen.gateway.list_jobs(
+            lambda: gen.gateway.fetch_jobs(
                 name,
                 status=query.status,
                 page_size=query.page_size,
                 page_token=query.page_token,
                 include_raw=query.include == "raw",
+                fresh=wants_fresh(request),
+                tenant=caller.name,
             ),
         )
-        return json_response(page)
+        return json_response(outcome.value, headers=outcome.headers())
 
 
 async def get_job(request: Request) -> Response:
@@ -194,14 +208,19 @@ async def get_job(request: Request) -> Response:
     async with serving(request) as (gen, caller):
         backend = _job_backend(gen, caller, job_id)
         query = parse_query(request, JobQuery)
-        job = await upstream(
+        outcome = await upstream(
             request,
             gen,
             backend,
             Operation.GET_JOB,
-            lambda: gen.gateway.get_job(job_id, include_raw=query.include == "raw"),
+            lambda: gen.gateway.fetch_job(
+                job_id,
+                include_raw=query.include == "raw",
+                fresh=wants_fresh(request),
+                tenant=caller.name,
+            ),
         )
-        return json_response(job)
+        return json_response(outcome.value, headers=outcome.headers())
 
 
 async def get_result(request: Request) -> Response:
@@ -209,14 +228,19 @@ async def get_result(request: Request) -> Response:
     async with serving(request) as (gen, caller):
         backend = _job_backend(gen, caller, job_id)
         query = parse_query(request, JobQuery)
-        result = await upstream(
+        outcome = await upstream(
             request,
             gen,
             backend,
             Operation.GET_RESULT,
-            lambda: gen.gateway.get_result(job_id, include_raw=query.include == "raw"),
+            lambda: gen.gateway.fetch_result(
+                job_id,
+                include_raw=query.include == "raw",
+                fresh=wants_fresh(request),
+                tenant=caller.name,
+            ),
         )
-        return json_response(result)
+        return json_response(outcome.value, headers=outcome.headers())
 
 
 async def cancel_job(request: Request) -> Response:
@@ -234,7 +258,11 @@ async def cancel_job(request: Request) -> Response:
             ]
             raise InvalidRequest("the cancel body must be empty or {}", errors=errors) from None
         job = await upstream(
-            request, gen, backend, Operation.CANCEL, lambda: gen.gateway.cancel_job(job_id)
+            request,
+            gen,
+            backend,
+            Operation.CANCEL,
+            lambda: gen.gateway.cancel_job(job_id, tenant=caller.name),
         )
         return json_response(job)
 
@@ -256,10 +284,22 @@ async def readyz(request: Request) -> Response:
         auth_enabled=gen.config.auth.enabled,
     )
     backends = [
-        BackendReadiness(name=name, vendor=cfg.vendor, health=holder.health.view(name).state)
+        BackendReadiness(
+            name=name,
+            vendor=cfg.vendor,
+            health=holder.health.view(name).state,
+            circuit=gen.gateway.guard(name).breaker_state.value,
+        )
         for name, cfg in gen.config.backends.items()
     ]
-    return json_response(Readiness(status="ready", config=info, backends=backends))
+    return json_response(
+        Readiness(
+            status="ready",
+            config=info,
+            backends=backends,
+            shared_state=gen.gateway.resilience.redis_state,
+        )
+    )
 
 
 async def metrics(request: Request) -> Response:
