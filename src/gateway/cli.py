@@ -113,6 +113,12 @@ def simulate(
         str | None,
         typer.Option(envvar="EVAL_GATEWAY_SIM_API_KEY", help="Require this vendor credential"),
     ] = None,
+    quirks: Annotated[
+        bool,
+        typer.Option(
+            help="Reproduce the real server's own faults (Llama Stack's keep-alive reset)"
+        ),
+    ] = True,
 ) -> None:
     """Serve one vendor's simulator standalone (control API under /_sim/)."""
     import uvicorn
@@ -127,7 +133,8 @@ def simulate(
     if not _is_loopback(host):
         typer.echo(f"warning: the simulator listens on {host}, beyond this machine", err=True)
     typer.echo(f"simulating {vendor} on http://{host}:{port} (control API: /_sim/)", err=True)
-    uvicorn.run(create_app(vendor, api_key=api_key), host=host, port=port, log_level="warning")
+    app = create_app(vendor, api_key=api_key, quirks=quirks)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def _is_loopback(host: str) -> bool:

@@ -8,6 +8,7 @@ wrap adapters in one place: `gateway.core`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -101,6 +102,9 @@ class Adapter:
     id_parts: ClassVar[tuple[str, ...]]
     status_table: ClassVar[StatusTable]
     error_table: ClassVar[tuple[ErrorRule, ...]] = ()
+    # Some servers break a keep-alive connection after an error answer (Llama Stack 0.7.3
+    # resets it ~4 s into the next request): close such a connection instead of reusing it.
+    fresh_connection_after_error: ClassVar[bool] = False
     # Vendor statuses whose problem is marked `retryable` for callers.
     retryable_statuses: ClassVar[frozenset[int]] = RETRYABLE_VENDOR_STATUSES
     # Where the vendor's error text lives in its error bodies, tried in order.
@@ -186,6 +190,8 @@ class Adapter:
                 backend=self.context.backend,
                 vendor=self.vendor,
             ) from None
+        if response.status_code >= 400 and self.fresh_connection_after_error:
+            await _drop_connection(response)
         if response.status_code not in ok:
             raise self.to_problem(
                 operation, response.status_code, response.headers, response.content
@@ -249,3 +255,11 @@ class Adapter:
             if found is not None:
                 return found
         return None
+
+
+async def _drop_connection(response: httpx.Response) -> None:
+    """Close the connection an answer came on, so the pool opens a new one next time."""
+    stream = response.extensions.get("network_stream")
+    if stream is not None:
+        with contextlib.suppress(Exception):  # best effort: a closed stream is already gone
+            await stream.aclose()

@@ -229,6 +229,8 @@ class LlamaStackAdapter(Adapter):
     id_parts = ("benchmark_id", "job_id")
     status_table = STATUS_TABLE
     error_table = ERROR_TABLE
+    # Llama Stack 0.7.3 breaks the keep-alive connection after some 4xx/501 answers.
+    fresh_connection_after_error = True
     # 0.6+ {"error":{"message"}}, 0.5 {"error":{"detail"}}, <=0.4 {"detail"}, and the spec's
     # (never sent) {status, title, detail}.
     error_message_paths = (("error", "message"), ("error", "detail"), ("detail",), ("title",))

@@ -11,7 +11,7 @@ import importlib
 import httpx
 from starlette.applications import Starlette
 
-from .app import CONTROL_PREFIX, SimulatedDisconnect, VendorSim, build_app
+from .app import CONTROL_PREFIX, SimulatedDisconnect, SimulatedReset, VendorSim, build_app
 from .engine import FAULT_KINDS, UNDOCUMENTED_STATUS, Fault, SimClock, SimJob, SimState, Stage
 from .transport import SimTransport
 
@@ -35,14 +35,23 @@ def vendor_sim(vendor: str) -> VendorSim:
 
 
 def create_app(
-    vendor: str, *, state: SimState | None = None, api_key: str | None = None, seed: bool = True
+    vendor: str,
+    *,
+    state: SimState | None = None,
+    api_key: str | None = None,
+    seed: bool = True,
+    quirks: bool = False,
 ) -> Starlette:
-    """A fresh simulator app for `vendor` (seeded with one job per documented status)."""
+    """A fresh simulator app for `vendor` (seeded with one job per documented status).
+
+    `quirks`: also arm the faults the real server shows on its own (e.g. Llama Stack's
+    keep-alive reset after an error answer); `eval-gateway simulate` turns them on.
+    """
     if state is None:
         state = SimState(api_key=api_key)
     elif api_key is not None:
         state.api_key = api_key
-    return build_app(vendor_sim(vendor), state, seed=seed)
+    return build_app(vendor_sim(vendor), state, seed=seed, quirks=quirks)
 
 
 def sim_base_url(vendor: str) -> str:
@@ -75,6 +84,7 @@ __all__ = [
     "SimState",
     "SimTransport",
     "SimulatedDisconnect",
+    "SimulatedReset",
     "Stage",
     "VendorSim",
     "build_app",

@@ -50,12 +50,19 @@ class VendorSim:
     new_job: Callable[[SimState, list[Stage], dict[str, Any]], SimJob]
     # The vendor identifiers of a job, in the adapter's `id_parts` order (for gateway ids).
     id_parts: Callable[[SimJob], tuple[str, ...]] = lambda job: (job.id,)
+    # Faults the real server shows on its own (armed with quirks=True, e.g. standalone).
+    quirks: Callable[[], list[Fault]] = list
 
 
-def build_app(sim: VendorSim, state: SimState | None = None, *, seed: bool = True) -> Starlette:
+def build_app(
+    sim: VendorSim, state: SimState | None = None, *, seed: bool = True, quirks: bool = False
+) -> Starlette:
     state = state or SimState()
     if seed:
         sim.seed(state)
+    if quirks:
+        for fault in sim.quirks():
+            state.arm(fault)
     control = Mount(CONTROL_PREFIX, routes=_control_routes(sim, state))
     app = Starlette(routes=[control, *sim.routes])
     app.state.sim = state

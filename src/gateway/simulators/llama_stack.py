@@ -281,6 +281,11 @@ ROUTES: list[BaseRoute] = [
 # -- the VendorSim hooks --------------------------------------------------------------------------
 
 
+# Seen on a real 0.7.3 server: after a 4xx/501 answer, the next request on that keep-alive
+# connection fails with "Connection reset by peer" after about 4.4 s.
+KEEPALIVE_RESETS = 1_000_000
+
+
 def seed(state: SimState) -> None:
     state.extras["llama-stack"] = _Registry()
     for job_id, benchmark_id, lifecycle in data.SEED_JOBS:
@@ -343,4 +348,5 @@ SIM = VendorSim(
     check_auth=check_auth,
     new_job=new_job,
     id_parts=lambda job: (str(job.data["benchmark_id"]), job.id),
+    quirks=lambda: [Fault("reset_after_error", remaining=KEEPALIVE_RESETS, seconds=4.4)],
 )
