@@ -27,7 +27,7 @@ from ..errors import (
 )
 from ..ids import JobRef, format_job_id
 from ..redact import bounded_vendor_error, scrub_text
-from ..schemas import FieldError, Job, JobStatus, Problem, Result
+from ..schemas import FieldError, Job, JobStatus, Problem, Result, SubmitRequest
 from .tables import ErrorRule, Operation, StatusTable, find_rule
 from .wire import dig, retry_after_seconds, text
 
@@ -141,7 +141,21 @@ class Adapter:
     async def list_jobs(self, query: ListQuery) -> ListedJobs:
         raise self.unsupported("list jobs")
 
+    async def submit(self, request: SubmitRequest) -> list[Job]:
+        """Start the evaluation; the job(s) it created, as they stand right after."""
+        raise self.unsupported("submit")
+
     # -- helpers for subclasses --------------------------------------------------------------
+
+    def cannot_express(self, field: str, why: str = "") -> InvalidRequest:
+        """A canonical submission field this vendor has no way to express (never dropped)."""
+        detail = f"{self.vendor} cannot express '{field}'" + (f": {why}" if why else "")
+        return InvalidRequest(
+            detail,
+            backend=self.context.backend,
+            vendor=self.vendor,
+            errors=[FieldError(loc=["body", *field.split(".")], msg=detail, type="unsupported")],
+        )
 
     def unsupported(self, operation: str, why: str = "") -> UnsupportedOperation:
         detail = f"{self.vendor} has no '{operation}' operation"

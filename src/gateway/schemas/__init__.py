@@ -5,6 +5,7 @@ from .page import Page
 from .problem import DEFAULT_PROBLEM_BASE, FieldError, Problem, ProblemKind, ProblemType
 from .result import Result, ResultRow
 from .status import RESULT_READY_STATUSES, TERMINAL_STATUSES, JobStatus
+from .submit import Submission, SubmitRequest, Target
 
 __all__ = [
     "DEFAULT_PROBLEM_BASE",
@@ -23,5 +24,8 @@ __all__ = [
     "ProblemType",
     "Result",
     "ResultRow",
+    "Submission",
+    "SubmitRequest",
+    "Target",
     "Vendor",
 ]
