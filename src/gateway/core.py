@@ -33,8 +33,9 @@ from .errors import (
 from .ids import JobRef, format_job_id, parse_job_id
 from .paging import check_page_size, decode_page_token, encode_page_token
 from .resilience import BackendGuard, Outcome, ResilienceHub
-from .schemas import Job, JobStatus, Page, Result
+from .schemas import FieldError, Job, JobStatus, Page, Result, Submission, SubmitRequest
 from .simulators import SimState
+from .submission import IdempotencyStore, Submitter
 
 log = logging.getLogger("gateway")
 DEADLINE_BACKSTOP = 1.0  # seconds past a guard's own deadline before the core cuts a call
@@ -89,6 +90,7 @@ class AsyncGateway:
             )
             for name, cfg in self.config.backends.items()
         }
+        self._submitter = Submitter(IdempotencyStore(self.resilience.link))
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -108,6 +110,7 @@ class AsyncGateway:
         return self._guards[self.backend(name).name]
 
     async def aclose(self) -> None:
+        await self._submitter.aclose()
         await self.resilience.aclose()
         for backend in self._backends.values():
             await backend.aclose()
@@ -221,6 +224,39 @@ class AsyncGateway:
             tenant=tenant,
         )
         return outcome.value.model_copy(update={"raw": None})
+
+    async def submit(
+        self,
+        backend_name: str,
+        request: SubmitRequest | Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        tenant: str | None = None,
+    ) -> Submission:
+        """Start an evaluation on a backend or alias; the job(s) it created.
+
+        With `idempotency_key`, the same key and body return the same jobs and never create a
+        second vendor job (see gateway.submission). Without one, a submission is never retried
+        once it may have reached the vendor.
+        """
+        backend = self.backend(backend_name)
+        canonical = _as_submit_request(request)
+
+        async def call() -> Submission:
+            outcome = await self._call(
+                backend, Operation.SUBMIT, lambda: backend.adapter.submit(canonical)
+            )
+            return Submission(
+                backend=backend.name,
+                requested=backend_name,
+                vendor=backend.config.vendor,
+                jobs=[job.model_copy(update={"raw": None}) for job in outcome.value],
+            )
+
+        deadline = self._guards[backend.name].deadline + DEADLINE_BACKSTOP
+        return await self._submitter.submit(
+            idempotency_key, tenant or "", backend_name, canonical, call, deadline
+        )
 
     async def fetch_jobs(
         self,
@@ -349,6 +385,19 @@ class AsyncGateway:
 def _without_raw(outcome: Outcome[J]) -> Outcome[J]:
     """The answer without the vendor payload (the cache keeps it for include=raw)."""
     return replace(outcome, value=outcome.value.model_copy(update={"raw": None}))
+
+
+def _as_submit_request(request: SubmitRequest | Mapping[str, Any]) -> SubmitRequest:
+    if isinstance(request, SubmitRequest):
+        return request
+    try:
+        return SubmitRequest.model_validate(request)
+    except ValidationError as exc:
+        errors = [
+            FieldError(loc=["body", *e["loc"]], msg=str(e["msg"]), type=e["type"])
+            for e in exc.errors()
+        ]
+        raise InvalidRequest("the submission is not a valid request", errors=errors) from None
 
 
 def _parse_status(status: JobStatus | str | None) -> JobStatus | None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from functools import partial
 from types import TracebackType
+from typing import Any
 
 import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from .backends import BackendInfo
 from .core import AsyncGateway, ConfigSource
-from .schemas import Job, JobStatus, Page, Result
+from .schemas import Job, JobStatus, Page, Result, Submission, SubmitRequest
 from .simulators import SimState
 
 
@@ -75,6 +76,17 @@ class Gateway:
 
     def cancel_job(self, job_id: str) -> Job:
         return self._portal.call(partial(self._gateway.cancel_job, job_id))
+
+    def submit(
+        self,
+        backend: str,
+        request: SubmitRequest | dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+    ) -> Submission:
+        return self._portal.call(
+            partial(self._gateway.submit, backend, request, idempotency_key=idempotency_key)
+        )
 
     def list_jobs(
         self,
