@@ -8,14 +8,19 @@ their Location; its errors are `ClientError`/`ServerError` carrying the parsed b
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 from tests.support.servers import serve_in_thread
 
+from gateway.adapters import BackendContext
+from gateway.adapters.datarobot_genai import DataRobotAdapter, to_submission
+from gateway.schemas import SubmitRequest, Target
 from gateway.simulators import Fault, SimClock, SimState, Stage, create_app, vendor_sim
 from gateway.simulators.datarobot_genai_data import (
     CHAT_PROMPT_PATH,
@@ -275,3 +280,56 @@ def test_client_honours_retry_after_and_retries(sim: Sim, status: int) -> None:
     assert JobStatus.get(GENAI_IDS["RUNNING"]).status == "RUNNING"
     path = f"GET /api/v2/genai/status/{GENAI_IDS['RUNNING']}/"
     assert sim.state.requests[path] == 2  # one refusal, one retry
+
+
+# -- canonical submission -------------------------------------------------------------------------
+
+
+def test_sdk_create_sends_the_body_the_adapter_builds(sim: Sim) -> None:
+    insight = InsightsConfiguration(
+        insight_name="Faithfulness", insight_type="Quality metric", aggregation_types=["average"]
+    )
+    job_id = EvaluationDatasetMetricAggregation.create(
+        chat_name="sdk-eval",
+        llm_blueprint_ids=["66b0c1d2e3f4a5b6c7d8e9cc", "66b0c1d2e3f4a5b6c7d8e9ce"],
+        evaluation_dataset_configuration_id="66b0c1d2e3f4a5b6c7d8e9dd",
+        insights_configuration=[insight],
+    )
+    sent = sim.state.jobs[job_id].data["aggregation"]
+    assert sent["insightsConfiguration"][0]["insightName"] == "Faithfulness"  # camelCase wire
+    canonical = SubmitRequest(
+        evaluation="66b0c1d2e3f4a5b6c7d8e9dd",
+        targets=[
+            Target(model="66b0c1d2e3f4a5b6c7d8e9cc"),
+            Target(model="66b0c1d2e3f4a5b6c7d8e9ce"),
+        ],
+        name="sdk-eval",
+        vendor_options={"insightsConfiguration": sent["insightsConfiguration"]},
+    )
+    context = BackendContext(backend="dr", vendor=VENDOR, base_url=sim.url)
+    assert to_submission(context, canonical) == sent
+
+
+def test_sdk_reads_a_job_the_adapter_submitted(sim: Sim) -> None:
+    canonical = SubmitRequest(
+        evaluation="66b0c1d2e3f4a5b6c7d8e9dd",
+        targets=[Target(model="66b0c1d2e3f4a5b6c7d8e9cc")],
+        name="gateway-eval",
+        vendor_options={"insightsConfiguration": [{"insightName": "Correctness"}]},
+    )
+
+    async def submit() -> list[Any]:
+        context = BackendContext(backend="dr", vendor=VENDOR, base_url=sim.url)
+        headers = DataRobotAdapter.auth_headers(KEY, "token")
+        async with httpx.AsyncClient(base_url=sim.url, headers=headers) as http:
+            return await DataRobotAdapter(context, http).submit(canonical)
+
+    (job,) = asyncio.run(submit())
+    status = JobStatus.get(job.vendor_job_id)  # the client's strict trafaret accepts it
+    assert (status.status_id, status.status) == (job.vendor_job_id, job.vendor_status)
+    sim.state.clock.advance(8)
+    assert wait_for_async_resolution(sim.client, sim.status_url(job.vendor_job_id))["status"] == (
+        "COMPLETED"
+    )
+    rows = EvaluationDatasetMetricAggregation.list(llm_blueprint_ids=["66b0c1d2e3f4a5b6c7d8e9cc"])
+    assert [(row.chat_name, row.metric_name) for row in rows] == [("gateway-eval", "Correctness")]

@@ -16,6 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.adapters.base import BackendContext
+from gateway.adapters.llama_stack import to_submission
+from gateway.schemas import SubmitRequest
 from gateway.simulators import Fault, SimClock, SimState, SimTransport, create_app, sim_base_url
 
 pytestmark = pytest.mark.sdk
@@ -97,6 +100,87 @@ async def test_builtin_run_eval_completes(client: Any) -> None:
         "basic-qa", benchmark_config=RUN_BODY["benchmark_config"]
     )
     assert (job.job_id, job.status) == ("1", "completed")
+
+
+# -- the adapter's run-eval body, as the SDK types it and sends it -------------------------------
+
+CTX = BackendContext(backend="ls-sim", vendor="llama-stack")
+FULL = SubmitRequest.model_validate(
+    {
+        "evaluation": "mmlu",
+        "targets": [{"model": "meta-llama/Llama3.1-8B-Instruct"}],
+        "temperature": 0.7,
+        "top_p": 0.9,
+        "max_tokens": 256,
+        "num_samples": 10,
+        "vendor_options": {
+            "scoring_params": {"mmlu": {"type": "basic", "aggregation_functions": ["average"]}},
+            "system_message": "Answer with one letter.",
+            "repetition_penalty": 1.1,
+            "stop": ["\n"],
+        },
+    }
+)
+TOP_K = FULL.model_copy(
+    update={
+        "temperature": None,
+        "top_p": None,
+        "vendor_options": {"strategy": {"type": "top_k", "top_k": 5}},
+    }
+)
+
+
+def typed_keys(typed_dict: Any) -> set[str]:
+    return set(typed_dict.__required_keys__ | typed_dict.__optional_keys__)
+
+
+@pytest.mark.parametrize("request_", [FULL, TOP_K], ids=["top_p", "top_k"])
+def test_every_key_of_the_body_is_a_field_of_the_sdk_types(request_: SubmitRequest) -> None:
+    from llama_stack_client.types.alpha import benchmark_config_param as bc
+    from llama_stack_client.types.shared_params import sampling_params as sp
+    from llama_stack_client.types.shared_params import system_message as sm
+
+    config = to_submission(CTX, request_)["benchmark_config"]
+    candidate = config["eval_candidate"]
+    sampling = candidate["sampling_params"]
+    strategies = {
+        "greedy": sp.StrategyGreedySamplingStrategy,
+        "top_p": sp.StrategyTopPSamplingStrategy,
+        "top_k": sp.StrategyTopKSamplingStrategy,
+    }
+    assert set(config) <= typed_keys(bc.BenchmarkConfigParam)
+    assert set(candidate) <= typed_keys(bc.EvalCandidate)
+    assert set(sampling) <= typed_keys(sp.SamplingParams)
+    strategy = strategies[sampling["strategy"]["type"]]
+    assert typed_keys(strategy) >= set(sampling["strategy"]) >= strategy.__required_keys__
+    if "system_message" in candidate:
+        assert set(candidate["system_message"]) <= typed_keys(sm.SystemMessage)
+
+
+@pytest.mark.parametrize("benchmark_id", ["mmlu", "basic-qa"])
+async def test_sdk_run_eval_sends_the_adapter_body_and_parses_the_answer(
+    state: SimState, benchmark_id: str
+) -> None:
+    sent: list[httpx.Request] = []
+
+    async def keep(request: httpx.Request) -> None:
+        sent.append(request)
+
+    app = create_app("llama-stack", state=state)
+    http = httpx.AsyncClient(transport=SimTransport(app), event_hooks={"request": [keep]})
+    sdk = llama_stack_client.AsyncLlamaStackClient(
+        api_key=KEY,
+        base_url=sim_base_url("llama-stack"),
+        http_client=http,
+        max_retries=0,
+        _strict_response_validation=True,
+    )
+    body = to_submission(CTX, FULL)
+    async with sdk:
+        job = await sdk.alpha.eval.run_eval(benchmark_id, benchmark_config=body["benchmark_config"])
+    assert json.loads(sent[0].content) == body
+    assert job.status == ("completed" if benchmark_id == "basic-qa" else "in_progress")
+    assert state.jobs[job.job_id].data["benchmark_config"] == body["benchmark_config"]
 
 
 async def test_evaluate_rows_parses(client: Any) -> None:

@@ -3,6 +3,11 @@
 v1 keeps the job's state in `status` and `status_details{message, progress (0-100),
 samples_processed, task_status}`; a failure's text is `status_details.message` (v1 jobs have no
 `error_details`). Results are `GET .../results` (EvaluationResult) plus zip downloads.
+Submission (`to_submission`, full table in nemo_evaluator_submit): `evaluation` -> `config`
+("namespace/name"), the one model target -> `target` (inline, with `api_endpoint` when an
+endpoint is given), vendor_options -> namespace, description, project, custom_fields,
+output_files_url, ownership; refused: `name` (v1 jobs have none), agents, several targets,
+temperature/top_p/max_tokens/num_samples (config params, not expressible by reference).
 The v2 (preview) adapter lives in nemo_evaluator_v2 and is re-exported here for the registry.
 """
 
@@ -12,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..ids import JobRef
-from ..schemas import RESULT_READY_STATUSES, Job, JobStatus, Link, Result
+from ..schemas import RESULT_READY_STATUSES, Job, JobStatus, Link, Result, SubmitRequest
 from .base import BackendContext
 from .nemo_evaluator_common import (
     ERROR_TABLE,
@@ -25,6 +30,15 @@ from .nemo_evaluator_common import (
     unreadable,
     vendor_job_id,
     verbatim,
+)
+from .nemo_evaluator_submit import (
+    V1_NOT_OPTIONS,
+    V1_OPTIONS,
+    config_reference,
+    model_target,
+    refusal,
+    refuse_sampling,
+    vendor_options,
 )
 from .nemo_evaluator_v2 import NemoV2Adapter
 from .tables import Operation, StatusTable
@@ -115,6 +129,27 @@ def to_result(ctx: BackendContext, payload: Any, job: Job) -> Result:
     )
 
 
+def to_submission(ctx: BackendContext, request: SubmitRequest) -> dict[str, Any]:
+    """The v1 JobCreateParams for `request`, or `invalid-request` naming what cannot be
+    expressed."""
+    refused: list[tuple[str, str]] = []
+    config = config_reference(request, refused)
+    target = model_target(request, refused)
+    if request.name is not None:
+        refused.append(
+            (
+                "name",
+                "v1 evaluation jobs have no name (the job id names them); use the v2 API, or "
+                "vendor_options.description for free text",
+            )
+        )
+    refuse_sampling(request, refused)
+    options = vendor_options(request, V1_OPTIONS, V1_NOT_OPTIONS, refused)
+    if refused:
+        raise refusal(ctx, refused)
+    return {"config": config, "target": target, **options}
+
+
 class NemoV1Adapter(NemoAdapterBase):
     status_table = STATUS_TABLE
     error_table = ERROR_TABLE
@@ -122,6 +157,9 @@ class NemoV1Adapter(NemoAdapterBase):
 
     def translate_job(self, payload: Any, hint: JobRef | None = None) -> Job:
         return to_job(self.context, payload, hint)
+
+    def submission(self, request: SubmitRequest) -> dict[str, Any]:
+        return to_submission(self.context, request)
 
     async def get_result(self, ref: JobRef) -> Result:
         job = await self.ready_job(ref)
@@ -143,4 +181,5 @@ __all__ = [
     "NemoV2Adapter",
     "to_job",
     "to_result",
+    "to_submission",
 ]

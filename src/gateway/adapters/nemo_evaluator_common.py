@@ -12,9 +12,9 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
-from ..errors import InvalidRequest, JobNotReady, UpstreamInvalidResponse
+from ..errors import GatewayError, InvalidRequest, JobNotReady, UpstreamInvalidResponse
 from ..ids import JobRef
-from ..schemas import RESULT_READY_STATUSES, FieldError, Job, Link, Metric
+from ..schemas import RESULT_READY_STATUSES, FieldError, Job, Link, Metric, SubmitRequest
 from .base import Adapter, BackendContext, ListedJobs, ListQuery
 from .tables import ErrorRule, Operation
 from .wire import dig, integer, items, number, obj, text
@@ -195,6 +195,10 @@ class NemoAdapterBase(Adapter):
     def translate_job(self, payload: Any, hint: JobRef | None = None) -> Job:
         raise NotImplementedError
 
+    def submission(self, request: SubmitRequest) -> dict[str, Any]:
+        """The version's create body (its module's pure `to_submission`)."""
+        raise NotImplementedError
+
     # -- shared I/O ------------------------------------------------------------------------
 
     def job_path(self, ref: JobRef, suffix: str = "") -> str:
@@ -209,6 +213,27 @@ class NemoAdapterBase(Adapter):
     async def get_job(self, ref: JobRef) -> Job:
         answer = await self.call(Operation.GET_JOB, "GET", self.job_path(ref))
         return self.translate_job(answer.body, ref)
+
+    async def submit(self, request: SubmitRequest) -> list[Job]:
+        """POST the job once (never retried here) and answer the one job it created.
+
+        Both versions answer the created job itself. The success code is not documented (the
+        SDK takes any 2xx); an answer without a status is read back, and if that read fails
+        the job, which exists, is given as it was answered (status unknown).
+        """
+        body = self.submission(request)
+        answer = await self.call(
+            Operation.SUBMIT, "POST", self.jobs_path, json_body=body, ok=(200, 201, 202)
+        )
+        created = job_object(self.context, answer.body)
+        job = self.translate_job(created)
+        if verbatim(created.get("status")) is not None:
+            return [job]
+        try:
+            return [await self.get_job(JobRef(self.context.backend, (job.vendor_job_id,)))]
+        except GatewayError as exc:
+            message = f"created; its status could not be read yet: {exc.detail}"
+            return [job.model_copy(update={"message": message})]
 
     async def ready_job(self, ref: JobRef) -> Job:
         """The job, if its result can be read; else JobNotReady with its canonical status."""

@@ -4,6 +4,9 @@ An EvaluatorV2Job carries `status` (PlatformJobStatus), a free-form `status_deta
 read `progress` and `samples_processed` from it when present) and a free-form `error_details`.
 Metrics come from `results/evaluation-results/download` (JSON `{tasks, groups}`); the stored
 results (`/results`, PlatformJobResult list) and the artifacts tarball are the artifacts.
+Submission (`to_submission`, full table in nemo_evaluator_submit): as v1, inside
+`spec: {config, target}`, plus `name` -> `name`; vendor_options -> namespace, description,
+project, custom_fields, ownership (v2 has no output_files_url).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..ids import JobRef
-from ..schemas import RESULT_READY_STATUSES, Job, JobStatus, Link, Result
+from ..schemas import RESULT_READY_STATUSES, Job, JobStatus, Link, Result, SubmitRequest
 from .base import BackendContext
 from .nemo_evaluator_common import (
     ERROR_TABLE,
@@ -25,6 +28,15 @@ from .nemo_evaluator_common import (
     unreadable,
     vendor_job_id,
     verbatim,
+)
+from .nemo_evaluator_submit import (
+    V2_NOT_OPTIONS,
+    V2_OPTIONS,
+    config_reference,
+    model_target,
+    refusal,
+    refuse_sampling,
+    vendor_options,
 )
 from .tables import Operation, StatusTable
 from .wire import dig, fraction, items, obj, text, timestamp
@@ -137,6 +149,24 @@ def to_result(ctx: BackendContext, evaluation_results: Any, results: Any, job: J
     )
 
 
+def to_submission(ctx: BackendContext, request: SubmitRequest) -> dict[str, Any]:
+    """The v2 create body `{spec: {config, target}, name?, ...}` for `request`, or
+    `invalid-request` naming what cannot be expressed."""
+    refused: list[tuple[str, str]] = []
+    spec = {
+        "config": config_reference(request, refused),
+        "target": model_target(request, refused),
+    }
+    refuse_sampling(request, refused)
+    options = vendor_options(request, V2_OPTIONS, V2_NOT_OPTIONS, refused)
+    if refused:
+        raise refusal(ctx, refused)
+    body: dict[str, Any] = {"spec": spec}
+    if request.name is not None:
+        body["name"] = request.name
+    return {**body, **options}
+
+
 class NemoV2Adapter(NemoAdapterBase):
     status_table = STATUS_TABLE
     error_table = ERROR_TABLE
@@ -144,6 +174,9 @@ class NemoV2Adapter(NemoAdapterBase):
 
     def translate_job(self, payload: Any, hint: JobRef | None = None) -> Job:
         return to_job(self.context, payload, hint)
+
+    def submission(self, request: SubmitRequest) -> dict[str, Any]:
+        return to_submission(self.context, request)
 
     async def get_result(self, ref: JobRef) -> Result:
         job = await self.ready_job(ref)

@@ -172,11 +172,16 @@ async def unregister_benchmark(request: Request, state: SimState) -> Response:
 
 async def run_eval(request: Request, state: SimState) -> Response:
     bench = _eval_benchmark(state, request.path_params["benchmark_id"])
-    await _body(request, data.RunEvalBodyRequest)
+    body: data.RunEvalBodyRequest = await _body(request, data.RunEvalBodyRequest)
+    # Kept for inspection (control API); the simulated providers do not use it.
+    job_data = {
+        "benchmark_id": bench["identifier"],
+        "benchmark_config": body.benchmark_config.model_dump(mode="json", exclude_unset=True),
+    }
     if bench["provider_id"] == data.BUILTIN:
-        job = new_job(state, [Stage("completed")], {"benchmark_id": bench["identifier"]})
+        job = new_job(state, [Stage("completed")], job_data)
         return _ok(_job_body(state, job))
-    job = new_job(state, list(data.NVIDIA_LIFECYCLE), {"benchmark_id": bench["identifier"]})
+    job = new_job(state, list(data.NVIDIA_LIFECYCLE), job_data)
     # remote::nvidia answers `in_progress` whatever NeMo said (API.md §6).
     word = state.status_of(job)
     return _ok({"job_id": job.id, "status": word if word == UNDOCUMENTED_STATUS else "in_progress"})

@@ -124,11 +124,17 @@ class SamplingParams(BaseModel):
     stop: list[str] | None = Field(default=None, max_length=4)
 
 
+class SystemMessage(BaseModel):
+    role: Literal["system"] = "system"
+    # A string, one content item or a list of them; content items are not checked further.
+    content: str | dict[str, Any] | list[dict[str, Any]]
+
+
 class ModelCandidate(BaseModel):
     type: Literal["model"] = "model"
     model: str = Field(min_length=1)
     sampling_params: SamplingParams
-    system_message: dict[str, Any] | None = None  # content items are not checked further
+    system_message: SystemMessage | None = None
 
 
 class LLMAsJudgeScoringFnParams(BaseModel):

@@ -146,6 +146,39 @@ def union_errors(path: list[str | int], model: str, value: Any) -> list[FieldErr
     return []
 
 
+def optional_fields(
+    body: dict[str, Any], path: list[str | int], fields: dict[str, str]
+) -> tuple[dict[str, Any], list[FieldErrorBody]]:
+    """The create body's optional fields (`fields`: name -> "str" or "dict"), with pydantic's
+    errors for a value of the wrong type. Absent or null fields are left out."""
+    found: dict[str, Any] = {}
+    errors: list[FieldErrorBody] = []
+    for name, kind in fields.items():
+        value = body.get(name)
+        if value is None:
+            continue
+        if kind == "str" and not isinstance(value, str):
+            errors.append(
+                field_error([*path, name], "Input should be a valid string", "string_type")
+            )
+        elif kind == "dict" and not isinstance(value, dict):
+            msg = "Input should be a valid dictionary"
+            errors.append(field_error([*path, name], msg, "dict_type"))
+        else:
+            found[name] = value
+    return found, errors
+
+
+def limit_samples(config: Any) -> dict[str, Any]:
+    """`limit_samples` from an inline config's params (progress is computed against it)."""
+    params = config.get("params") if isinstance(config, dict) else None
+    limit = params.get("limit_samples") if isinstance(params, dict) else None
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+        return {"limit_samples": limit}
+    # By reference, the stored config's params are unknown here: keep the simulator's default.
+    return {}
+
+
 def by_reference(value: Any, kind: str) -> Any:
     """A `"<namespace>/<name>"` reference, as the service would return it resolved.
 

@@ -98,12 +98,14 @@ def v1_job(job: SimJob, word: str, now: float) -> dict[str, Any]:
         "target": data["target"],
         "config": data["config"],
         "result": data.get("result_id") if done else None,
-        "output_files_url": f"hf://datasets/evaluation-results/{job.id}" if done else None,
+        # Where the caller asked for the output files, else the service's own place once done.
+        "output_files_url": data.get("output_files_url")
+        or (f"hf://datasets/evaluation-results/{job.id}" if done else None),
         "status_details": v1_status_details(job, word, now),
         "status": word,
         "project": data["project"],
         "custom_fields": data["custom_fields"],
-        "ownership": None,
+        "ownership": data.get("ownership"),
     }
 
 
@@ -151,7 +153,7 @@ def v2_job(job: SimJob, word: str, now: float) -> dict[str, Any]:
         "status": word,
         "status_details": v2_status_details(job, word, now),
         "error_details": v2_error_details(job, word),
-        "ownership": None,
+        "ownership": data.get("ownership"),
         "custom_fields": data["custom_fields"],
         "created_at": iso(job.created_at),
         "updated_at": iso(entered_at(job, word, now)),

@@ -18,8 +18,10 @@ from .nemo_evaluator_http import (
     invalid,
     job_not_found,
     json_body,
+    limit_samples,
     list_page,
     object_error,
+    optional_fields,
     state_of,
     union_errors,
 )
@@ -27,6 +29,14 @@ from .nemo_evaluator_http import (
 API = "v1"
 JOBS = "/v1/evaluation/jobs"
 ZIP = "application/zip"
+_OPTIONAL = {
+    "namespace": "str",
+    "description": "str",
+    "project": "str",
+    "custom_fields": "dict",
+    "output_files_url": "str",
+    "ownership": "dict",
+}
 
 
 def _render(request: Request) -> Any:
@@ -35,15 +45,19 @@ def _render(request: Request) -> Any:
 
 
 async def create_job(request: Request) -> Response:
-    """JobCreateParams `{config, target, namespace?, description?, project?, custom_fields?}`."""
+    """JobCreateParams `{config, target, namespace?, description?, project?, custom_fields?,
+    output_files_url?, ownership?}`; the server-set `result`/`status`/`status_details` are
+    ignored."""
     body, bad = await json_body(request)
     if bad is not None:
         return bad
     if not isinstance(body, dict):
         return invalid([object_error(["body"])])
+    options, option_errors = optional_fields(body, ["body"], _OPTIONAL)
     errors = [
         *union_errors(["body", "config"], "EvaluationConfig", body.get("config")),
         *union_errors(["body", "target"], "EvaluationTarget", body.get("target")),
+        *option_errors,
     ]
     if errors:
         return invalid(errors)
@@ -51,14 +65,9 @@ async def create_job(request: Request) -> Response:
     extra = {
         "config": by_reference(body["config"], "custom"),
         "target": by_reference(body["target"], "model"),
-        **{
-            k: body[k]
-            for k in ("namespace", "description", "project")
-            if isinstance(body.get(k), str)
-        },
+        **limit_samples(body["config"]),
+        **options,
     }
-    if isinstance(body.get("custom_fields"), dict):
-        extra["custom_fields"] = body["custom_fields"]
     job_data = data.job_data(API, f"{API}-created-{state.next_seq()}", extra)
     job = data.add_job(state, data.moving_lifecycle(API), job_data, state.clock.now())
     return JSONResponse(render.v1_job(job, state.status_of(job), state.clock.now()))

@@ -21,8 +21,10 @@ from .nemo_evaluator_http import (
     invalid,
     job_not_found,
     json_body,
+    limit_samples,
     list_page,
     object_error,
+    optional_fields,
     state_of,
     union_errors,
 )
@@ -30,6 +32,14 @@ from .nemo_evaluator_http import (
 API = "v2"
 JOBS = "/v2/evaluation/jobs"
 DEFAULT_LOG_LIMIT = 100  # not documented
+_OPTIONAL = {
+    "name": "str",
+    "namespace": "str",
+    "description": "str",
+    "project": "str",
+    "custom_fields": "dict",
+    "ownership": "dict",
+}
 _MEDIA = {"artifacts": "application/gzip", "evaluation-results": "application/json"}
 
 
@@ -39,7 +49,8 @@ def _render(request: Request) -> Any:
 
 
 async def create_job(request: Request) -> Response:
-    """`{spec: {config, target}, name?, namespace?, project?, description?, custom_fields?}`."""
+    """`{spec: {config, target}, name?, namespace?, project?, description?, custom_fields?,
+    ownership?}`."""
     body, bad = await json_body(request)
     if bad is not None:
         return bad
@@ -50,9 +61,11 @@ async def create_job(request: Request) -> Response:
         return invalid([field_error(["body", "spec"], "Field required", "missing")])
     if not isinstance(spec, dict):
         return invalid([object_error(["body", "spec"])])
+    options, option_errors = optional_fields(body, ["body"], _OPTIONAL)
     errors = [
         *union_errors(["body", "spec", "config"], "EvaluationConfigV2", spec.get("config")),
         *union_errors(["body", "spec", "target"], "EvaluationTargetV2", spec.get("target")),
+        *option_errors,
     ]
     if errors:
         return invalid(errors)
@@ -60,14 +73,9 @@ async def create_job(request: Request) -> Response:
     extra: dict[str, Any] = {
         "config": by_reference(spec["config"], "custom"),
         "target": by_reference(spec["target"], "model"),
-        **{
-            k: body[k]
-            for k in ("name", "namespace", "description", "project")
-            if isinstance(body.get(k), str)
-        },
+        **limit_samples(spec["config"]),
+        **options,
     }
-    if isinstance(body.get("custom_fields"), dict):
-        extra["custom_fields"] = body["custom_fields"]
     job_data = data.job_data(API, f"{API}-created-{state.next_seq()}", extra)
     job = data.add_job(state, data.moving_lifecycle(API), job_data, state.clock.now())
     return JSONResponse(render.v2_job(job, state.status_of(job), state.clock.now()))

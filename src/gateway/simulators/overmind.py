@@ -21,6 +21,7 @@ from .engine import Fault, SimJob, SimState, Stage
 from .overmind_data import (
     JOB_STATUSES,
     JOB_TYPES,
+    finished_work,
     moving_lifecycle,
     new_id,
     seed,
@@ -168,6 +169,9 @@ async def _create_job(request: Request) -> Response:
     # its client stamps itself (as O4's ApiReporter does).
     lifecycle = moving_lifecycle() if status == "pending" else [Stage(status)]
     job = new_job(state, lifecycle, clean)
+    if status == "pending":
+        # The run leaves its report behind, like the seeded completed job.
+        job.data.setdefault("on_completed", finished_work(job.data.get("iterations", [])))
     # DRF sends Location only for serializers with a `url` field; Overmind's has none.
     return JSONResponse(_job_body(state, job), status_code=201)
 

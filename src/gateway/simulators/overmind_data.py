@@ -190,6 +190,15 @@ def moving_lifecycle() -> list[Stage]:
     return [Stage("pending", 2.0), Stage("running", 5.0), Stage("completed")]
 
 
+def finished_work(iterations: list[dict[str, Any]]) -> dict[str, Any]:
+    """The fields a submitted job gains when it completes: its best kept iteration's report."""
+    kept = [spec for spec in iterations if spec.get("verdict") == "keep"]
+    if not kept:
+        return {"report_markdown": "# Optimisation report\n\nNo iteration beat the baseline."}
+    best = max(kept, key=lambda spec: float(spec["avg_score"]))
+    return _final_fields(str(best["iteration_name"]))
+
+
 def _final_fields(best_iteration: str) -> dict[str, Any]:
     return {
         "best_agent_code": 'SYSTEM_PROMPT = "You are a support triage agent..."',
