@@ -18,6 +18,9 @@ from gradient import (
     RateLimitError,
 )
 
+from gateway.adapters import BackendContext
+from gateway.adapters.digitalocean_genai import to_submission
+from gateway.schemas import SubmitRequest
 from gateway.simulators import (
     Fault,
     SimClock,
@@ -130,6 +133,53 @@ async def test_create_run_and_read_it_back(client: AsyncGradient) -> None:
         await client.agents.evaluation_runs.retrieve(created.evaluation_run_uuids[1])
     ).evaluation_run
     assert run is not None and run.agent_name == "support-bot-canary"
+
+
+async def test_the_adapters_create_body_is_the_sdks_create_call(client: AsyncGradient) -> None:
+    # What the adapter would POST for two agents and one deployment, sent through the SDK's
+    # typed create (its keyword arguments are exactly the vendor's body fields).
+    request = SubmitRequest.model_validate(
+        {
+            "evaluation": SUPPORT_REGRESSION,
+            "targets": [
+                {"type": "agent", "agent": "1b418231-b7d6-11ef-bf8f-4e013e2ddde4"},
+                {"type": "agent", "agent": "support-adk"},
+                {"type": "agent", "agent": "2b418231-b7d6-11ef-bf8f-4e013e2ddde4"},
+            ],
+            "name": "gateway-submission",
+            "vendor_options": {"agent_deployment_names": ["support-adk"]},
+        }
+    )
+    body = to_submission(BackendContext(backend="do", vendor=VENDOR), request)
+    created = await client.agents.evaluation_runs.create(**body)
+    assert created.evaluation_run_uuids is not None and len(created.evaluation_run_uuids) == 3
+    runs = []
+    for run_uuid in created.evaluation_run_uuids:
+        run = (await client.agents.evaluation_runs.retrieve(run_uuid)).evaluation_run
+        assert run is not None and run.status == "EVALUATION_RUN_QUEUED"
+        assert (run.run_name, run.test_case_uuid) == ("gateway-submission", SUPPORT_REGRESSION)
+        runs.append((run.agent_name, run.agent_deployment_name))
+    assert runs == [("support-bot", None), ("support-bot-canary", None), (None, "support-adk")]
+
+
+async def test_create_without_a_run_name_parses(client: AsyncGradient) -> None:
+    created = await client.agents.evaluation_runs.create(
+        test_case_uuid=REFUND_POLICY, agent_deployment_names=["support-adk"]
+    )
+    assert created.evaluation_run_uuids is not None and len(created.evaluation_run_uuids) == 1
+    run = (
+        await client.agents.evaluation_runs.retrieve(created.evaluation_run_uuids[0])
+    ).evaluation_run
+    assert run is not None and run.run_name and run.agent_uuid is None
+
+
+async def test_create_for_an_unknown_test_case_is_the_sdks_not_found_error(
+    client: AsyncGradient,
+) -> None:
+    with pytest.raises(NotFoundError):
+        await client.agents.evaluation_runs.create(
+            test_case_uuid="no-such-case", agent_uuids=["1b418231-b7d6-11ef-bf8f-4e013e2ddde4"]
+        )
 
 
 async def test_test_cases(client: AsyncGradient) -> None:

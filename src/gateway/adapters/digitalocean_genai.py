@@ -1,6 +1,7 @@
 """DigitalOcean GenAI Platform agent evaluation runs (vendor-apis/digitalocean-genai/API.md).
 
-A job is one evaluation run (`/v2/gen-ai/evaluation_runs/{evaluation_run_uuid}`). Every field
+A job is one evaluation run (`/v2/gen-ai/evaluation_runs/{evaluation_run_uuid}`); submitting
+creates one run per agent (the field mapping is in digitalocean_genai_submit). Every field
 of the vendor's schemas is optional, uint64 counters arrive as strings, and the run status
 enum has two running sub-stages that stay visible in `vendor_status` and `message`.
 """
@@ -11,15 +12,24 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
-from ..errors import InvalidRequest, JobNotReady, UpstreamInvalidResponse
+from ..errors import GatewayError, InvalidRequest, JobNotReady, UpstreamInvalidResponse
 from ..ids import JobRef
-from ..schemas import RESULT_READY_STATUSES, Job, JobStatus, Link, Metric, Result, ResultRow
+from ..schemas import (
+    RESULT_READY_STATUSES,
+    Job,
+    JobStatus,
+    Link,
+    Metric,
+    Result,
+    ResultRow,
+    SubmitRequest,
+)
 from .base import Adapter, BackendContext, ListedJobs, ListQuery
+from .digitalocean_genai_submit import RUNS_PATH, created_run_uuids, to_submission
 from .tables import ErrorRule, Operation, StatusTable
 from .wire import boolean, dig, integer, items, number, obj, text, timestamp
 
 VENDOR = "digitalocean-genai"
-RUNS_PATH = "/v2/gen-ai/evaluation_runs"
 TEST_CASES_PATH = "/v2/gen-ai/evaluation_test_cases"
 
 STATUS_TABLE = StatusTable.of(
@@ -35,8 +45,11 @@ STATUS_TABLE = StatusTable.of(
 
 # DigitalOcean's error `id` mirrors the HTTP status one to one (not_found, unauthorized,
 # too_many_requests, server_error, bad_request, forbidden) and its messages are fixed per
-# status, so the shared defaults already say everything; no vendor-specific rows are needed.
-ERROR_TABLE: tuple[ErrorRule, ...] = ()
+# status, so the shared defaults say nearly everything. One row: a 404 from the create names
+# something the caller sent (the test case, or an agent) -- the caller's invalid request.
+ERROR_TABLE: tuple[ErrorRule, ...] = (
+    ErrorRule(InvalidRequest, status=404, operations=frozenset({Operation.SUBMIT})),
+)
 
 # The sub-stages of `running`, spelled out for people reading the job.
 STAGE_MESSAGES: dict[str, str] = {
@@ -289,6 +302,27 @@ class DigitalOceanAdapter(Adapter):
 
     async def cancel_job(self, ref: JobRef) -> Job:
         raise self.unsupported("cancel", "DigitalOcean has no cancel for agent evaluation runs")
+
+    async def submit(self, request: SubmitRequest) -> list[Job]:
+        """Create the runs (one per agent), then read each back: the create answer holds only
+        their uuids. The runs exist once the create answered, so a read-back that fails gives
+        that run as `unknown` instead of an error (which would say nothing was created)."""
+        body = to_submission(self.context, request)
+        answer = await self.call(Operation.SUBMIT, "POST", RUNS_PATH, json_body=body)
+        jobs = []
+        for run_uuid in created_run_uuids(self.context, answer.body):
+            try:
+                jobs.append(await self.get_job(JobRef(self.context.backend, (run_uuid,))))
+            except GatewayError as exc:
+                unread = {"evaluation_run_uuid": run_uuid, "run_name": request.name}
+                job = to_job(self.context, unread).model_copy(
+                    update={
+                        "message": f"created; its status could not be read yet: {exc.detail}",
+                        "raw": obj(answer.body),
+                    }
+                )
+                jobs.append(job)
+        return jobs
 
     async def list_jobs(self, query: ListQuery) -> ListedJobs:
         """DigitalOcean has no list of all runs, only runs per test case (unpaged), so we
