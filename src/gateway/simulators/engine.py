@@ -25,7 +25,8 @@ class SimClock:
         if start is not None:
             self._offset = start - time.time()
         if frozen:
-            self.freeze()
+            # Exactly `start`: reading the wall clock twice would drift by microseconds.
+            self._frozen_at = start if start is not None else time.time()
 
     def now(self) -> float:
         if self._frozen_at is not None:
