@@ -29,8 +29,22 @@ from .errors import (
     UpstreamUnavailable,
 )
 from .ids import JobRef, format_job_id, parse_job_id
-from .schemas import Job, JobStatus, Link, Metric, Page, Problem, ProblemType, Result, ResultRow
+from .schemas import (
+    Job,
+    JobStatus,
+    Link,
+    Metric,
+    Page,
+    Problem,
+    ProblemType,
+    Result,
+    ResultRow,
+    Submission,
+    SubmitRequest,
+    Target,
+)
 from .sync import Gateway
+from .watch import WaitTimedOut
 
 __version__ = "0.1.0"
 
@@ -57,6 +71,9 @@ __all__ = [
     "ProblemType",
     "Result",
     "ResultRow",
+    "Submission",
+    "SubmitRequest",
+    "Target",
     "Unauthorized",
     "UnknownBackend",
     "UnsupportedOperation",
@@ -67,6 +84,7 @@ __all__ = [
     "UpstreamRateLimited",
     "UpstreamTimeout",
     "UpstreamUnavailable",
+    "WaitTimedOut",
     "__version__",
     "config_from_dict",
     "default_config",

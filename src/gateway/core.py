@@ -36,6 +36,7 @@ from .resilience import BackendGuard, Outcome, ResilienceHub
 from .schemas import FieldError, Job, JobStatus, Page, Result, Submission, SubmitRequest
 from .simulators import SimState
 from .submission import IdempotencyStore, Submitter
+from .watch import WAIT_POLL_INITIAL, WAIT_POLL_MAX, JobWatcher, Subscription
 
 log = logging.getLogger("gateway")
 DEADLINE_BACKSTOP = 1.0  # seconds past a guard's own deadline before the core cuts a call
@@ -91,6 +92,8 @@ class AsyncGateway:
             for name, cfg in self.config.backends.items()
         }
         self._submitter = Submitter(IdempotencyStore(self.resilience.link))
+        # One shared poller per watched job, whatever the number of waiters and watchers.
+        self.watcher = JobWatcher(self)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -110,6 +113,7 @@ class AsyncGateway:
         return self._guards[self.backend(name).name]
 
     async def aclose(self) -> None:
+        await self.watcher.aclose()
         await self._submitter.aclose()
         await self.resilience.aclose()
         for backend in self._backends.values():
@@ -212,6 +216,27 @@ class AsyncGateway:
         self, job_id: str, *, include_raw: bool = False, fresh: bool = False
     ) -> Result:
         return (await self.fetch_result(job_id, include_raw=include_raw, fresh=fresh)).value
+
+    async def wait(
+        self,
+        job_id: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (an answer, not a cancellation)
+        *,
+        poll_initial: float = WAIT_POLL_INITIAL,
+        poll_max: float = WAIT_POLL_MAX,
+    ) -> Job:
+        """The job once terminal, polled politely through the cache with backoff.
+
+        Raises `WaitTimedOut` (a `JobNotReady` carrying the current status) at `timeout`.
+        """
+        return await self.watcher.wait(
+            job_id, timeout, poll_initial=poll_initial, poll_max=poll_max
+        )
+
+    def watch(self, job_id: str, *, last_event_id: str | None = None) -> Subscription:
+        """Every change of a job until it is terminal (`async with gw.watch(id) as events:`);
+        all watchers of one job share one poller."""
+        return self.watcher.watch(job_id, last_event_id=last_event_id)
 
     async def cancel_job(self, job_id: str, *, tenant: str | None = None) -> Job:
         """Cancel a job; answers the job as it stands after the cancel (cache invalidated)."""

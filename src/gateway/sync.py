@@ -74,6 +74,10 @@ class Gateway:
     def get_result(self, job_id: str, *, include_raw: bool = False) -> Result:
         return self._portal.call(partial(self._gateway.get_result, job_id, include_raw=include_raw))
 
+    def wait(self, job_id: str, timeout: float | None = None) -> Job:
+        """The job once terminal; raises `WaitTimedOut` at `timeout` seconds."""
+        return self._portal.call(partial(self._gateway.wait, job_id, timeout))
+
     def cancel_job(self, job_id: str) -> Job:
         return self._portal.call(partial(self._gateway.cancel_job, job_id))
 
