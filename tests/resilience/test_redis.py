@@ -14,10 +14,14 @@ import pytest
 from gateway.adapters.tables import Operation
 from gateway.errors import JobNotFound, UpstreamTimeout, UpstreamUnavailable
 from gateway.resilience import (
+    SYSTEM_CLOCK,
     BackendGuard,
     BreakerSettings,
+    CacheEntry,
+    CacheKey,
     CacheSettings,
     CacheStatus,
+    Deadline,
     RedisSettings,
     ResilienceHub,
     RetrySettings,
@@ -89,6 +93,29 @@ async def test_concurrent_polls_spread_over_two_replicas_reach_the_vendor_once(
     assert statuses.count(CacheStatus.MISS) == 1
     assert statuses.count(CacheStatus.COALESCED) == 999
     assert sum(g.stats.remote_coalesced_waits for g in guards) == 1  # one flight per replica
+
+
+async def test_a_fetch_that_ended_between_a_read_and_the_lock_is_not_repeated(
+    replicas: Replicas,
+) -> None:
+    # Replica one reads the cache (nothing), then replica two fetches, stores and releases
+    # its lock before replica one takes the lock: one must use two's answer, not call again.
+    one, two = replicas.guards()
+    upstream = Upstream(make_job())
+    key = CacheKey(BACKEND, None, Operation.GET_JOB, JOB_ID)
+    assert await one.cache.get(key) is None
+    await get(two, upstream)
+    assert one.remote is not None
+    got = await one.remote.lead_or_wait(key, None, Deadline.start(5.0, SYSTEM_CLOCK))
+    assert isinstance(got, CacheEntry) and got.value == make_job()
+    assert upstream.calls == 1
+    # ...and the lock it took for that check is free again for the next window's fetch.
+    assert not isinstance(
+        await two.remote.lead_or_wait(key, got.token, Deadline.start(5.0, SYSTEM_CLOCK))
+        if two.remote is not None
+        else None,
+        CacheEntry,
+    )
 
 
 async def test_a_failed_fetch_is_shared_not_repeated(replicas: Replicas) -> None:

@@ -121,11 +121,39 @@ class RemoteFlight:
             except RedisUnavailable:
                 return None
             if holder is None:
-                return Lead(token)
+                # Another fetch may have stored its answer and released the lock between our
+                # cache read and taking the lock: use that answer instead of calling again.
+                stored = await self._stored_since(key, seen_token)
+                if stored is None:
+                    return Lead(token)
+                await self.link.best_effort(partial(_release, lock=lock, token=token))
+                return stored
             waited = await self._wait(key, holder, seen_token, deadline)
             if waited is None or isinstance(waited, CacheEntry):
                 return waited
             # The other fetch ended without an answer we can use: try to take the lock.
+
+    async def _stored_since(self, key: CacheKey, seen_token: str | None) -> CacheEntry[Any] | None:
+        """A fresh entry written since the caller read `seen_token` (None: none, or Redis
+        failed and the caller fetches)."""
+        keys = self.link.keys
+        names = [keys.entry(key)]
+        if key.job is not None:
+            names.append(keys.invalidated(key.job))
+        try:
+            raw = await self.link.run(lambda r: r.mget(names))
+        except RedisUnavailable:
+            return None
+        entry = decode_entry(raw[0])
+        marker = decode_time(raw[1]) if len(raw) > 1 else None
+        if (
+            entry is None
+            or entry.token == seen_token
+            or not entry.is_fresh(self.clock.time())
+            or self.local.is_invalidated(key, entry, marker)
+        ):
+            return None
+        return entry
 
     async def _wait(
         self, key: CacheKey, holder: str, seen_token: str | None, deadline: Deadline
@@ -168,9 +196,14 @@ class RemoteFlight:
         async def release(r: Redis) -> None:
             if shared is not None:
                 await r.set(error_name, shared, px=int(ERROR_SHARE_SECONDS * 1000))
-            await r.eval(_RELEASE, 1, lock, lead.token)
+            await _release(r, lock=lock, token=lead.token)
 
         await self.link.best_effort(release)  # if lost, the lock lapses on its own (PX)
+
+
+async def _release(r: Redis, *, lock: str, token: str) -> None:
+    """Delete the lock if it is still ours."""
+    await r.eval(_RELEASE, 1, lock, token)
 
 
 async def _take_lock(r: Redis, *, lock: str, token: str, ms: int) -> str | None:

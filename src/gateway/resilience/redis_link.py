@@ -102,7 +102,10 @@ class RedisLink:
         if not self.available:
             raise RedisUnavailable("redis is down; retrying later")
         try:
-            async with asyncio.timeout(self.settings.socket_timeout * 2):
+            # A command may first have to open a connection: both bounds apply.
+            async with asyncio.timeout(
+                self.settings.connect_timeout + self.settings.socket_timeout
+            ):
                 result = await command(self.client)
         except (RedisError, OSError, TimeoutError) as exc:
             self._failed(exc)
