@@ -4,6 +4,8 @@ eval-gateway serve [--config FILE]       # no --config: the embedded simulator d
 eval-gateway check-config FILE
 eval-gateway simulate overmind --port 9001
 eval-gateway jobs get ID [--url URL | --config FILE] [--json]
+eval-gateway jobs submit --backend evals --evaluation mmlu --model M [--wait] [--json]
+eval-gateway jobs watch ID [--url URL | --config FILE] [--json]
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from . import cli_watch  # noqa: F401  (registers `jobs submit` and `jobs watch`)
 from .cli_jobs import jobs_app
 from .config import DEFAULT_CONFIG_PATH, GatewayConfig, load_config
 from .errors import ConfigError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Annotated, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from .cli_render import print_problem, render_job, render_page, render_result
 from .errors import ConfigError, GatewayError
-from .schemas import Job, Page, Problem, Result
+from .schemas import Job, Page, Problem, Result, Submission
 
 API_KEY_ENV = "EVAL_GATEWAY_API_KEY"
 URL_ENV = "EVAL_GATEWAY_URL"
@@ -57,6 +57,7 @@ class JobsSource(Protocol):
     def list_jobs(
         self, backend: str, status: str | None, page_size: int, page_token: str | None, raw: bool
     ) -> Page: ...
+    def submit(self, backend: str, request: dict[str, Any], key: str | None) -> Submission: ...
     def close(self) -> None: ...
 
 
@@ -68,21 +69,20 @@ class RemoteJobs:
         self.http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=90.0)
 
     def _call(
-        self, model: type[M], method: str, path: str, params: dict[str, str | int] | None = None
+        self,
+        model: type[M],
+        method: str,
+        path: str,
+        params: dict[str, str | int] | None = None,
+        *,
+        json: object = None,
+        headers: dict[str, str] | None = None,
     ) -> M:
         try:
-            response = self.http.request(method, path, params=params)
+            response = self.http.request(method, path, params=params, json=json, headers=headers)
         except httpx.HTTPError as exc:
             raise Unreachable(f"cannot reach {self.http.base_url}: {exc}") from None
-        if response.headers.get("content-type", "").startswith("application/problem+json"):
-            try:
-                problem = Problem.model_validate_json(response.content)
-            except ValidationError:
-                problem = None
-            if problem is not None:
-                raise ProblemAnswer(problem)
-        if response.status_code >= 400:
-            raise Unreachable(f"{method} {path}: HTTP {response.status_code} that is not a problem")
+        check_answer(response, f"{method} {path}")
         try:
             return model.model_validate_json(response.content)
         except ValidationError:
@@ -107,6 +107,11 @@ class RemoteJobs:
         if page_token:
             params["page_token"] = page_token
         return self._call(Page, "GET", f"/v1/backends/{quote(backend, safe='')}/jobs", params)
+
+    def submit(self, backend: str, request: dict[str, Any], key: str | None) -> Submission:
+        headers = {"Idempotency-Key": key} if key else None
+        path = f"/v1/backends/{quote(backend, safe='')}/jobs"
+        return self._call(Submission, "POST", path, json=request, headers=headers)
 
     def close(self) -> None:
         self.http.close()
@@ -136,15 +141,31 @@ class LocalJobs:
             backend, status=status, page_size=page_size, page_token=page_token, include_raw=raw
         )
 
+    def submit(self, backend: str, request: dict[str, Any], key: str | None) -> Submission:
+        return self.gw.submit(backend, request, idempotency_key=key)
+
     def close(self) -> None:
         self.gw.close()
+
+
+def check_answer(response: httpx.Response, what: str) -> None:
+    """Raise the service's problem (or Unreachable for an error that is not one)."""
+    if response.headers.get("content-type", "").startswith("application/problem+json"):
+        try:
+            problem = Problem.model_validate_json(response.content)
+        except ValidationError:
+            problem = None
+        if problem is not None:
+            raise ProblemAnswer(problem)
+    if response.status_code >= 400:
+        raise Unreachable(f"{what}: HTTP {response.status_code} that is not a problem")
 
 
 def _raw(include_raw: bool) -> dict[str, str | int]:
     return {"include": "raw"} if include_raw else {}
 
 
-class _Session:
+class Session:
     """Open the source, run one call, print the answer or the problem, exit accordingly."""
 
     def __init__(self, url: str | None, config: Path | None, as_json: bool) -> None:
@@ -200,7 +221,7 @@ def get(
     raw: RawOpt = False,
 ) -> None:
     """Show one job."""
-    with _Session(url, config, as_json) as source:
+    with Session(url, config, as_json) as source:
         _show(as_json, source.get_job(job_id, raw), render_job)
 
 
@@ -213,7 +234,7 @@ def result(
     raw: RawOpt = False,
 ) -> None:
     """Show a finished job's result (a problem with the current status while it runs)."""
-    with _Session(url, config, as_json) as source:
+    with Session(url, config, as_json) as source:
         _show(as_json, source.get_result(job_id, raw), render_result)
 
 
@@ -222,7 +243,7 @@ def cancel(
     job_id: str, url: UrlOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Ask the vendor to cancel a job; show the job after the request."""
-    with _Session(url, config, as_json) as source:
+    with Session(url, config, as_json) as source:
         _show(as_json, source.cancel_job(job_id), render_job)
 
 
@@ -238,5 +259,5 @@ def list_(
     raw: RawOpt = False,
 ) -> None:
     """List a backend's jobs, one page at a time."""
-    with _Session(url, config, as_json) as source:
+    with Session(url, config, as_json) as source:
         _show(as_json, source.list_jobs(backend, status, page_size, page_token, raw), render_page)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
+from types import TracebackType
 from typing import Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.spinner import Spinner
 from rich.table import Table
 
-from .schemas import Job, JobStatus, Metric, Page, Problem, Result
+from .schemas import Job, JobStatus, Metric, Page, Problem, Result, Submission
+
+HEADLINE_METRICS = 8
 
 _STATUS_STYLE = {
     JobStatus.SUCCEEDED: "green",
@@ -121,3 +128,114 @@ def print_problem(problem: Problem, as_json: bool) -> None:
     for err in problem.errors or []:
         lines.append(f"  - {'.'.join(map(str, err.loc))}: {err.msg}")
     typer.echo("\n".join(lines), err=True)
+
+
+def render_submission(submission: Submission, hint: bool = True) -> None:
+    console = _console()
+    via = f" via {submission.requested}" if submission.requested != submission.backend else ""
+    console.print(
+        f"submitted to [bold]{submission.backend}[/] ({submission.vendor}){via}: "
+        f"{len(submission.jobs)} job(s)",
+        soft_wrap=True,
+    )
+    if submission.replayed:
+        console.print(
+            f"(already submitted with idempotency key {submission.idempotency_key!r}: "
+            "these are the jobs it started)",
+            soft_wrap=True,
+        )
+    table = Table(title_justify="left")
+    table.add_column("id", no_wrap=True)
+    for column in ("status", "vendor status", "name"):
+        table.add_column(column, overflow="fold")
+    for job in submission.jobs:
+        table.add_row(job.id, _status(job.status), job.vendor_status or "", job.name or "")
+    console.print(table)
+    if hint:
+        console.print(f"follow it: eval-gateway jobs watch {submission.jobs[0].id}", soft_wrap=True)
+
+
+class LiveJob:
+    """A live status line for one job (rich); each change is also printed above it."""
+
+    def __init__(self, job_id: str) -> None:
+        self.console = _console()
+        self.job_id = job_id
+        self.job: Job | None = None
+        self.began = time.monotonic()
+        self.live = Live(
+            console=self.console,
+            get_renderable=self._render,
+            refresh_per_second=8,
+            transient=True,
+        )
+
+    def __enter__(self) -> LiveJob:
+        self.live.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.live.stop()
+
+    def update(self, job: Job) -> None:
+        before, self.job = self.job, job
+        if before is None:
+            version = f" {job.api_version}" if job.api_version else ""
+            self.console.print(
+                f"watching [bold]{job.id}[/] on {job.backend} ({job.vendor}{version})",
+                soft_wrap=True,
+            )
+        if before is None or (before.status, before.vendor_status) != (
+            job.status,
+            job.vendor_status,
+        ):
+            vendor = f" ({job.vendor_status})" if job.vendor_status else ""
+            self.console.print(f"{self._elapsed():>7}  {_status(job.status)}{vendor}")
+        self.live.refresh()
+
+    def _elapsed(self) -> str:
+        return f"{time.monotonic() - self.began:.1f}s"
+
+    def _render(self) -> RenderableType:
+        grid = Table.grid(padding=(0, 1))
+        job = self.job
+        if job is None:
+            grid.add_row(Spinner("dots"), f"connecting to {self.job_id}...")
+            return grid
+        meter: RenderableType = Spinner("dots")
+        if job.progress is not None:
+            meter = ProgressBar(total=1.0, completed=job.progress, width=30)
+        percent = f"{job.progress:.0%}" if job.progress is not None else ""
+        grid.add_row(meter, _status(job.status), percent, job.message or "", self._elapsed())
+        return grid
+
+
+def render_headline(job: Job, result: Result | None) -> None:
+    """How a watched job ended: its status, error, and the result's headline metrics."""
+    console = _console()
+    took = ""
+    if job.started_at and job.finished_at:
+        took = f" in {(job.finished_at - job.started_at).total_seconds():.1f}s"
+    console.print(f"{job.id}: {_status(job.status)}{took}", soft_wrap=True)
+    if job.error is not None:
+        console.print(f"  {job.error.title}: {job.error.detail or ''}", soft_wrap=True)
+    metrics = result.metrics if result is not None else job.metrics
+    if metrics:
+        table = Table(title="headline metrics", title_justify="left")
+        for column in ("metric", "value", "group"):
+            table.add_column(column, overflow="fold")
+        for metric in metrics[:HEADLINE_METRICS]:
+            table.add_row(metric.name, _value(metric), metric.group or "")
+        console.print(table)
+        if len(metrics) > HEADLINE_METRICS:
+            console.print(f"... {len(metrics) - HEADLINE_METRICS} more metric(s)")
+    if result is not None:
+        console.print(
+            f"{len(result.rows)} row(s); all of it: eval-gateway jobs result {job.id}",
+            soft_wrap=True,
+        )

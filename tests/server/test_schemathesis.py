@@ -59,9 +59,20 @@ JOB_EXAMPLES = {
 BACKEND_EXAMPLES = ["evals", "nemo-v2-sim", "overmind-sim", "do-sim", "datarobot-sim", "ls-sim"]
 
 
+# The waiting routes, bounded for a request/response fuzzer (their behaviour has its own
+# tests: tests/server/test_watch_*.py):
+# - the event stream runs until the job is terminal, and the "running" examples never end, so
+#   a fuzzer reading its body would hang: it is left out here;
+# - a long-poll may last `wait` seconds (60 at most): the fuzzer may ask for 1 at most.
+STREAMS = ["/v1/jobs/{job_id}/events"]
+MAX_FUZZ_WAIT = 1
+
+
 def document_with_examples() -> dict[str, Any]:
     """The document the live app serves (test_openapi checks that), plus example values."""
     document = build_openapi()
+    for path in STREAMS:
+        del document["paths"][path]
     for operations in document["paths"].values():
         for operation in operations.values():
             for param in operation.get("parameters", []):
@@ -69,6 +80,8 @@ def document_with_examples() -> dict[str, Any]:
                     param["examples"] = {k: {"value": v} for k, v in JOB_EXAMPLES.items()}
                 elif param["name"] == "backend":
                     param["examples"] = {b: {"value": b} for b in BACKEND_EXAMPLES}
+                elif param["name"] == "wait":
+                    param["schema"]["maximum"] = MAX_FUZZ_WAIT
     return document
 
 

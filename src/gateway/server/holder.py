@@ -7,13 +7,11 @@ generation is closed once its last request has finished (or after `drain_seconds
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import os
-import signal
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +26,7 @@ from ..errors import ConfigError
 from .auth import KeyRing
 from .metrics import Metrics
 from .models import BackendHealth
+from .signals import install_sighup, on_shutdown_signal, remove_sighup
 
 log = logging.getLogger("gateway.server")
 EMBEDDED = "<embedded defaults>"
@@ -185,14 +184,17 @@ class GatewayHolder:
             tasks.start_soon(self._watch)
             # The signal callback runs outside any task: it only wakes a task that reloads.
             hup = [anyio.Event()]
-            sighup = _install_sighup(lambda: hup[0].set())
+            sighup = install_sighup(lambda: hup[0].set())
             if sighup:
                 tasks.start_soon(self._on_sighup, hup)
+            stopping = anyio.Event()
+            tasks.start_soon(self._stop_watching, stopping)
             try:
-                yield
+                with on_shutdown_signal(stopping.set):
+                    yield
             finally:
                 if sighup:
-                    _remove_sighup()
+                    remove_sighup()
                 self._tasks = None
                 tasks.cancel_scope.cancel()
         await self._current.gateway.aclose()
@@ -229,6 +231,13 @@ class GatewayHolder:
             log.info(
                 "config generation %d closed (%d request(s) cut off)", gen.number, gen.inflight
             )
+
+    async def _stop_watching(self, stopping: anyio.Event) -> None:
+        """On SIGTERM/SIGINT: end the long-polls and event streams (they would otherwise keep
+        the server for its whole graceful-shutdown period); other requests finish."""
+        await stopping.wait()
+        log.info("shutting down: closing the job watchers (event streams end)")
+        await self._current.gateway.watcher.aclose()
 
     async def _on_sighup(self, hup: list[anyio.Event]) -> None:
         while True:
@@ -271,21 +280,6 @@ def _digest(path: Path | None) -> bytes | None:
         return hashlib.sha256(path.read_bytes()).digest()
     except OSError:
         return None
-
-
-def _install_sighup(handler: Callable[[], object]) -> bool:
-    """SIGHUP -> reload; only possible in the main thread of a process with an event loop."""
-    try:
-        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, handler)
-    except (NotImplementedError, RuntimeError, ValueError, AttributeError):
-        log.info("SIGHUP reload not available here (not the main thread); the file watch is")
-        return False
-    return True
-
-
-def _remove_sighup() -> None:
-    with suppress(NotImplementedError, RuntimeError, ValueError):
-        asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
 
 
 def _warn_if_open(config: GatewayConfig) -> None:

@@ -97,3 +97,27 @@ class ResilienceCollector(Collector):
         yield events
         yield circuit
         yield shared
+        yield from _watch_metrics(gateway)
+
+
+def _watch_metrics(gateway: AsyncGateway) -> Iterator[Metric]:
+    """The shared job pollers behind long-polls and event streams (per config generation)."""
+    stats = gateway.watcher.stats()
+    pollers = GaugeMetricFamily(
+        "gateway_watch_pollers", "Jobs polled now for long-polls and event streams"
+    )
+    pollers.add_metric([], stats.pollers)
+    subscribers = GaugeMetricFamily(
+        "gateway_watch_subscribers", "Long-polls and event streams following a job now"
+    )
+    subscribers.add_metric([], stats.subscribers)
+    polls = CounterMetricFamily(
+        "gateway_watch_polls", "Job reads by the shared pollers (through the cache)"
+    )
+    polls.add_metric([], stats.polls)
+    events = CounterMetricFamily("gateway_watch_events", "Job changes the shared pollers published")
+    events.add_metric([], stats.events)
+    yield pollers
+    yield subscribers
+    yield polls
+    yield events

@@ -23,6 +23,40 @@ class JobQuery(_Query):
     )
 
 
+MAX_WAIT_SECONDS = 60.0  # longest long-poll: a held request also holds its config generation
+DEFAULT_HEARTBEAT = 15.0
+MAX_EVENT_ID_CHARS = 64
+
+
+class GetJobQuery(JobQuery):
+    wait: float | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_WAIT_SECONDS,
+        description="Long-poll: answer as soon as the job's status (or progress) changes or it"
+        " is terminal, else after this many seconds with the job as it stands",
+    )
+
+
+class EventsQuery(_Query):
+    heartbeat: float = Field(
+        default=DEFAULT_HEARTBEAT,
+        ge=1,
+        le=60,
+        description="Seconds between heartbeat comments while nothing changes",
+    )
+    last_event_id: str | None = Field(
+        default=None,
+        max_length=MAX_EVENT_ID_CHARS,
+        description="Resume after this event (for clients that cannot send `Last-Event-ID`;"
+        " the header wins)",
+    )
+
+
+class SubmitQuery(_Query):
+    """A submission takes no query parameters (the request is the body)."""
+
+
 class ListJobsQuery(JobQuery):
     page_size: int = Field(default=50, ge=1, le=MAX_PAGE_SIZE)
     page_token: str | None = Field(

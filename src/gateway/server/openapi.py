@@ -15,7 +15,7 @@ from .. import __version__
 from ..config import NAME_PATTERN
 from ..ids import MAX_ID_LENGTH
 from ..schemas import ProblemType
-from .models import JobQuery, ListJobsQuery
+from .models import GetJobQuery, JobQuery, ListJobsQuery
 from .openapi_parts import (
     component_schemas,
     ok,
@@ -26,6 +26,7 @@ from .openapi_parts import (
     query_params,
     ref,
 )
+from .openapi_watch import RESPONSE_HEADERS, events_operation, submit_operation
 
 _PART = r"(?:[A-Za-z0-9._-]|![0-9A-F]{2})+"
 JOB_ID_PATTERN = rf"^[a-z0-9][a-z0-9_-]*~{_PART}(?:~{_PART})*$"
@@ -39,6 +40,7 @@ def build_openapi() -> dict[str, Any]:
     job_id["schema"]["maxLength"] = MAX_ID_LENGTH
     backend = path_param("backend", NAME_PATTERN, "A backend or alias name from the config")
     job_query = query_params(JobQuery, schemas)
+    get_job_query = query_params(GetJobQuery, schemas)
     list_query = query_params(ListJobsQuery, schemas)
     paths: dict[str, Any] = {
         "/v1/backends": {
@@ -63,20 +65,25 @@ def build_openapi() -> dict[str, Any]:
                 parameters=[backend, *list_query],
                 security=SECURITY,
                 tags=["jobs"],
-            )
+            ),
+            "post": submit_operation(backend, SECURITY),
         },
         "/v1/jobs/{job_id}": {
             "get": operation(
                 "getJob",
                 "One job",
-                "The job in the canonical schema, whatever vendor runs it.",
+                "The job in the canonical schema, whatever vendor runs it. With `wait`, a"
+                " long-poll: the answer comes as soon as the job's status (or progress) differs"
+                " from what it was when the request arrived, or it is terminal, else after"
+                " `wait` seconds with the job as it stands.",
                 ok("Job"),
                 ALL_PROBLEMS,
-                parameters=[job_id, *job_query],
+                parameters=[job_id, *get_job_query],
                 security=SECURITY,
                 tags=["jobs"],
             )
         },
+        "/v1/jobs/{job_id}/events": {"get": events_operation(job_id, schemas, SECURITY)},
         "/v1/jobs/{job_id}/result": {
             "get": operation(
                 "getJobResult",
@@ -200,6 +207,7 @@ def build_openapi() -> dict[str, Any]:
                     "description": "Seconds to wait (from the vendor)",
                     "schema": {"type": "string"},
                 },
+                **RESPONSE_HEADERS,
             },
         },
     }

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from ..schemas import Job, Page, Problem, ProblemType, Result
+from ..schemas import Job, Page, Problem, ProblemType, Result, Submission, SubmitRequest
 from .models import BackendList, CancelRequest, Health, Readiness
 from .problems import PROBLEM_MEDIA_TYPE
 
@@ -19,8 +19,20 @@ def ref(name: str) -> dict[str, str]:
 
 
 def component_schemas() -> dict[str, Any]:
-    models: list[type[BaseModel]] = [Job, Result, Page, Problem, BackendList, Health, Readiness]
-    _, top = models_json_schema([(m, "serialization") for m in models], ref_template=REF)
+    models: list[type[BaseModel]] = [
+        Job,
+        Result,
+        Page,
+        Problem,
+        BackendList,
+        Health,
+        Readiness,
+        Submission,
+    ]
+    _, top = models_json_schema(
+        [*((m, "serialization") for m in models), (SubmitRequest, "validation")],
+        ref_template=REF,
+    )
     schemas: dict[str, Any] = dict(top.get("$defs", {}))
     schemas["CancelRequest"] = CancelRequest.model_json_schema(mode="validation")
     return dict(sorted(schemas.items()))
@@ -65,10 +77,16 @@ def ok(schema: str) -> dict[str, Any]:
     return ok_content("application/json", ref(schema))
 
 
-def ok_content(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
+def ok_content(
+    media_type: str,
+    schema: dict[str, Any],
+    *,
+    description: str = "OK",
+    extra_headers: tuple[str, ...] = (),
+) -> dict[str, Any]:
     return {
-        "description": "OK",
-        "headers": headers(),
+        "description": description,
+        "headers": headers(*extra_headers),
         "content": {media_type: {"schema": schema}},
     }
 
@@ -95,11 +113,12 @@ def operation(
     extra_responses: dict[str, Any] | None = None,
     security: list[dict[str, list[str]]],
     tags: list[str],
+    ok_status: int = 200,
 ) -> dict[str, Any]:
     by_status: dict[int, list[ProblemType]] = {}
     for kind in problems:
         by_status.setdefault(kind.status, []).append(kind)
-    responses: dict[str, Any] = {"200": ok}
+    responses: dict[str, Any] = {str(ok_status): ok}
     for status in sorted(by_status):
         responses[str(status)] = problem_response(by_status[status], status)
     responses.update(extra_responses or {})

@@ -1,0 +1,143 @@
+"""What every route shares: the config generation and caller of a request, timed vendor
+calls, strict query parsing, JSON bodies and answers."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..adapters.tables import Operation
+from ..errors import GatewayError, InvalidRequest
+from ..ids import parse_job_id
+from ..schemas import FieldError
+from .auth import Caller
+from .holder import GatewayHolder, Generation
+from .metrics import Metrics
+from .middleware import access_of
+
+JSON_MEDIA_TYPE = "application/json"
+Q = TypeVar("Q", bound=BaseModel)
+T = TypeVar("T")
+
+
+def holder_of(request: Request) -> GatewayHolder:
+    holder: GatewayHolder = request.app.state.holder
+    return holder
+
+
+def metrics_of(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+def json_response(
+    model: BaseModel, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        model.model_dump_json().encode(),
+        status_code=status,
+        media_type=JSON_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def wants_fresh(request: Request) -> bool:
+    """`Cache-Control: no-cache` (or no-store) from the caller forces a fresh vendor read."""
+    directives = request.headers.get("cache-control", "").lower()
+    return any(d.strip() in ("no-cache", "no-store") for d in directives.split(","))
+
+
+@asynccontextmanager
+async def serving(request: Request) -> AsyncIterator[tuple[Generation, Caller]]:
+    """The config generation for this whole request, and the authenticated caller."""
+    async with holder_of(request).use() as gen:
+        caller = gen.keys.authenticate(request.headers)
+        access_of(request.scope).caller = caller.name
+        yield gen, caller
+
+
+async def upstream(
+    request: Request,
+    gen: Generation,
+    name: str,
+    operation: Operation,
+    call: Callable[[], Awaitable[T]],
+) -> T:
+    """Run one gateway call against backend `name`, timing it for logs, metrics and health."""
+    backend = gen.gateway.backend(name)  # UnknownBackend before any vendor call
+    access = access_of(request.scope)
+    access.backend, access.vendor, access.operation = (
+        backend.name,
+        backend.config.vendor,
+        operation.value,
+    )
+    began, outcome = time.perf_counter(), "ok"
+    try:
+        return await call()
+    except GatewayError as exc:
+        outcome = exc.problem_type.slug
+        raise
+    except Exception:
+        outcome = "internal-error"
+        raise
+    finally:
+        seconds = time.perf_counter() - began
+        access.upstream_ms, access.outcome = round(seconds * 1000, 2), outcome
+        metrics_of(request).upstream_latency.labels(backend.name, operation.value, outcome).observe(
+            seconds
+        )
+        holder_of(request).health.record(backend.name, outcome)
+
+
+def parse_query(request: Request, model: type[Q]) -> Q:
+    """The query string as `model`; every bad, unknown or repeated parameter is listed."""
+    data: dict[str, str] = {}
+    errors: list[FieldError] = []
+    for key, value in request.query_params.multi_items():
+        if key in data:
+            errors.append(
+                FieldError(loc=["query", key], msg="given more than once", type="repeated")
+            )
+        data[key] = value
+    try:
+        parsed = model.model_validate(data)
+    except ValidationError as exc:
+        allowed = ", ".join(model.model_fields) or "none (this route takes no parameters)"
+        for err in exc.errors():
+            loc: list[str | int] = ["query", *err["loc"]]
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown query parameter; allowed: {allowed}"
+            else:
+                msg = str(err["msg"])
+            errors.append(FieldError(loc=loc, msg=msg, type=err["type"]))
+    if errors:
+        summary = "; ".join(f"{'.'.join(map(str, e.loc[1:]))}: {e.msg}" for e in errors)
+        raise InvalidRequest(f"invalid query: {summary}", errors=errors)
+    return parsed
+
+
+async def read_json_body(request: Request) -> Any:
+    """The JSON body, or None when there is none (the size limit is the middleware's)."""
+    body = await request.body()
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        where = ""
+        if isinstance(exc, json.JSONDecodeError):
+            where = f" (line {exc.lineno}, column {exc.colno})"
+        raise InvalidRequest(f"the body is not valid JSON{where}") from None
+
+
+def job_backend(gen: Generation, caller: Caller, job_id: str) -> str:
+    ref = parse_job_id(job_id)
+    caller.check(gen.config, ref.backend)
+    return ref.backend
