@@ -6,6 +6,7 @@ portal), so it works the same inside or outside other async code.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from functools import partial
 from types import TracebackType
@@ -18,6 +19,7 @@ from .backends import BackendInfo
 from .core import AsyncGateway, ConfigSource
 from .schemas import Job, JobStatus, Page, Result, Submission, SubmitRequest
 from .simulators import SimState
+from .watch import JobEvent, iterate_blocking
 
 
 class Gateway:
@@ -77,6 +79,12 @@ class Gateway:
     def wait(self, job_id: str, timeout: float | None = None) -> Job:
         """The job once terminal; raises `WaitTimedOut` at `timeout` seconds."""
         return self._portal.call(partial(self._gateway.wait, job_id, timeout))
+
+    def watch(self, job_id: str, *, last_event_id: str | None = None) -> Iterator[JobEvent]:
+        """The job's changes, blocking; close the iterator (or read it to the end) to stop."""
+        return iterate_blocking(
+            self._portal, self._gateway.watch(job_id, last_event_id=last_event_id)
+        )
 
     def cancel_job(self, job_id: str) -> Job:
         return self._portal.call(partial(self._gateway.cancel_job, job_id))
