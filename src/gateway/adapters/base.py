@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -149,13 +149,7 @@ class Adapter:
 
     def cannot_express(self, field: str, why: str = "") -> InvalidRequest:
         """A canonical submission field this vendor has no way to express (never dropped)."""
-        detail = f"{self.vendor} cannot express '{field}'" + (f": {why}" if why else "")
-        return InvalidRequest(
-            detail,
-            backend=self.context.backend,
-            vendor=self.vendor,
-            errors=[FieldError(loc=["body", *field.split(".")], msg=detail, type="unsupported")],
-        )
+        return refusal(self.context, [(field, why)])
 
     def unsupported(self, operation: str, why: str = "") -> UnsupportedOperation:
         detail = f"{self.vendor} has no '{operation}' operation"
@@ -277,3 +271,23 @@ async def _drop_connection(response: httpx.Response) -> None:
     if stream is not None:
         with contextlib.suppress(Exception):  # best effort: a closed stream is already gone
             await stream.aclose()
+
+
+def refusal(
+    ctx: BackendContext, refused: Sequence[tuple[str, str] | tuple[str, str, str]]
+) -> InvalidRequest:
+    """One invalid-request naming every refused submission field, as (field, why) or
+    (field, why, kind): kind `unsupported` (the vendor cannot express it, the default) or
+    `missing` (the vendor requires it). Fields are dotted paths into the canonical body."""
+    messages: list[str] = []
+    errors: list[FieldError] = []
+    for entry in refused:
+        field, why = entry[0], entry[1]
+        kind = entry[2] if len(entry) == 3 else "unsupported"
+        verb = "requires" if kind == "missing" else "cannot express"
+        message = f"{ctx.vendor} {verb} '{field}'" + (f": {why}" if why else "")
+        messages.append(message)
+        errors.append(FieldError(loc=["body", *field.split(".")], msg=message, type=kind))
+    return InvalidRequest(
+        "; ".join(messages), backend=ctx.backend, vendor=ctx.vendor, errors=errors
+    )

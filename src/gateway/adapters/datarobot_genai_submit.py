@@ -32,10 +32,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ..errors import InvalidRequest, UpstreamInvalidResponse
+from ..errors import UpstreamInvalidResponse
 from ..redact import bounded_vendor_error
-from ..schemas import FieldError, SubmitRequest
-from .base import BackendContext
+from ..schemas import SubmitRequest
+from .base import BackendContext, refusal
 from .datarobot_genai_wire import api_path
 
 INSIGHTS: Final = "insightsConfiguration"
@@ -57,24 +57,6 @@ _SET_BY_CANONICAL: Final[dict[str, str]] = {
 
 def aggregations_path(ctx: BackendContext) -> str:
     return api_path(ctx, "/genai/evaluationDatasetMetricAggregations/")
-
-
-def refusal(ctx: BackendContext, refused: list[tuple[str, str, str]]) -> InvalidRequest:
-    """One `invalid-request` for (field, why, kind) entries: kind `unsupported` (what
-    `Adapter.cannot_express` builds) or `missing` (a field the vendor requires)."""
-    messages = [
-        f"{ctx.vendor} {'requires' if kind == 'missing' else 'cannot express'} '{field}': {why}"
-        for field, why, kind in refused
-    ]
-    return InvalidRequest(
-        "; ".join(messages),
-        backend=ctx.backend,
-        vendor=ctx.vendor,
-        errors=[
-            FieldError(loc=["body", *field.split(".")], msg=message, type=kind)
-            for (field, _, kind), message in zip(refused, messages, strict=True)
-        ],
-    )
 
 
 def _insights(value: Any) -> str | None:

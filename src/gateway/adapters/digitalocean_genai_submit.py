@@ -29,9 +29,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InvalidRequest, UpstreamInvalidResponse
-from ..schemas import FieldError, SubmitRequest
-from .base import BackendContext
+from ..errors import UpstreamInvalidResponse
+from ..schemas import SubmitRequest
+from .base import BackendContext, refusal
 
 RUNS_PATH = "/v2/gen-ai/evaluation_runs"
 DEPLOYMENT_NAMES = "agent_deployment_names"
@@ -49,21 +49,6 @@ _SET_BY_CANONICAL: dict[str, str] = {
     "agent_uuids": "give each agent as a target",
     "run_name": "set it with 'name'",
 }
-
-
-def refusal(ctx: BackendContext, refused: list[tuple[str, str]]) -> InvalidRequest:
-    """The `invalid-request` naming every refused field (the same problem as
-    `Adapter.cannot_express` when one field is refused)."""
-    messages = [f"{ctx.vendor} cannot express '{field}': {why}" for field, why in refused]
-    return InvalidRequest(
-        "; ".join(messages),
-        backend=ctx.backend,
-        vendor=ctx.vendor,
-        errors=[
-            FieldError(loc=["body", *field.split(".")], msg=message, type="unsupported")
-            for (field, _), message in zip(refused, messages, strict=True)
-        ],
-    )
 
 
 def _deployment_names(value: Any, agents: list[str], refused: list[tuple[str, str]]) -> set[str]:

@@ -39,9 +39,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import InvalidRequest
-from ..schemas import FieldError, SubmitRequest
-from .base import BackendContext
+from ..schemas import SubmitRequest
+from .base import BackendContext, refusal
 
 BENCHMARKS_PATH = "/v1alpha/eval/benchmarks"
 
@@ -61,21 +60,6 @@ _SET_BY_CANONICAL: dict[str, str] = {
 
 def run_eval_path(benchmark_id: str) -> str:
     return f"{BENCHMARKS_PATH}/{quote(benchmark_id, safe='')}/jobs"
-
-
-def refusal(ctx: BackendContext, refused: list[tuple[str, str]]) -> InvalidRequest:
-    """The `invalid-request` naming every refused field (what `Adapter.cannot_express`
-    builds when one field is refused)."""
-    messages = [f"{ctx.vendor} cannot express '{field}': {why}" for field, why in refused]
-    return InvalidRequest(
-        "; ".join(messages),
-        backend=ctx.backend,
-        vendor=ctx.vendor,
-        errors=[
-            FieldError(loc=["body", *field.split(".")], msg=message, type="unsupported")
-            for (field, _), message in zip(refused, messages, strict=True)
-        ],
-    )
 
 
 def _candidate_model(request: SubmitRequest, refused: list[tuple[str, str]]) -> str | None:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from ..ids import JobRef
 from ..schemas import RESULT_READY_STATUSES, Job, JobStatus, Link, Result, SubmitRequest
-from .base import BackendContext
+from .base import BackendContext, refusal
 from .nemo_evaluator_common import (
     ERROR_TABLE,
     VENDOR,
@@ -36,7 +36,6 @@ from .nemo_evaluator_submit import (
     V1_OPTIONS,
     config_reference,
     model_target,
-    refusal,
     refuse_sampling,
     vendor_options,
 )

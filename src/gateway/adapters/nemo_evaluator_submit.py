@@ -34,9 +34,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from ..errors import InvalidRequest
-from ..schemas import FieldError, SubmitRequest
-from .base import BackendContext
+from ..schemas import SubmitRequest
 
 Kind = Literal["string", "object"]
 Refused = list[tuple[str, str]]
@@ -85,20 +83,6 @@ _SAMPLING: dict[str, str] = {
     "max_tokens": "max_tokens",
     "num_samples": "limit_samples",
 }
-
-
-def refusal(ctx: BackendContext, refused: Refused) -> InvalidRequest:
-    """One `invalid-request` naming every refused field (as `Adapter.cannot_express` does)."""
-    messages = [f"{ctx.vendor} cannot express '{field}': {why}" for field, why in refused]
-    return InvalidRequest(
-        "; ".join(messages),
-        backend=ctx.backend,
-        vendor=ctx.vendor,
-        errors=[
-            FieldError(loc=["body", *field.split(".")], msg=message, type="unsupported")
-            for (field, _), message in zip(refused, messages, strict=True)
-        ],
-    )
 
 
 def config_reference(request: SubmitRequest, refused: Refused) -> str:

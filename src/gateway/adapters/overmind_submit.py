@@ -42,8 +42,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from ..errors import InvalidRequest
-from ..schemas import FieldError, SubmitRequest
-from .base import BackendContext
+from ..schemas import SubmitRequest
+from .base import BackendContext, refusal
 from .overmind_wire import UUID_RE
 
 JOBS_PATH: Final = "/api/jobs/"
@@ -123,20 +123,6 @@ NOT_OPTIONS: Final[dict[str, str]] = {
     "backtest_results": _OUTCOME,
     "celery_task_id": "set by Overmind's worker when it picks the job up",
 }
-
-
-def refusal(ctx: BackendContext, refused: Refused) -> InvalidRequest:
-    """One `invalid-request` naming every refused field (as `Adapter.cannot_express`)."""
-    messages = [f"{ctx.vendor} cannot express '{field}': {why}" for field, why in refused]
-    return InvalidRequest(
-        "; ".join(messages),
-        backend=ctx.backend,
-        vendor=ctx.vendor,
-        errors=[
-            FieldError(loc=["body", *field.split(".")], msg=message, type="unsupported")
-            for (field, _), message in zip(refused, messages, strict=True)
-        ],
-    )
 
 
 def _target(request: SubmitRequest, refused: Refused) -> str | None:
