@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from .adapters import Adapter, BackendContext, adapter_class
 from .config import BackendConfig
 from .simulators import SimState, SimTransport, create_app, sim_base_url
+from .upstream import AiohttpUpstream, HttpxUpstream, UpstreamClient
 
 
 class BackendInfo(BaseModel):
@@ -28,7 +29,7 @@ class Backend:
     name: str
     config: BackendConfig
     adapter: Adapter
-    http: httpx.AsyncClient
+    http: UpstreamClient
     simulator: Starlette | None = None
 
     def __repr__(self) -> str:  # the client holds credentials in its headers: never show it
@@ -48,7 +49,9 @@ class Backend:
 def open_backend(
     name: str, config: BackendConfig, transport: httpx.AsyncBaseTransport | None = None
 ) -> Backend:
-    """Build the backend's adapter over its own pooled httpx client (no retries in httpx)."""
+    """Build the backend's adapter over its own pooled HTTP client (never retrying itself):
+    aiohttp for a real vendor, httpx for a given transport, a simulator or `http_client:
+    httpx` (see gateway.upstream)."""
     cls = adapter_class(config.vendor, config.api_version)
     api_key = config.api_key.get_secret_value() if config.api_key else None
     headers = cls.auth_headers(api_key, config.effective_auth_scheme) if api_key else {}
@@ -58,19 +61,32 @@ def open_backend(
         simulator = create_app(config.vendor, api_key=api_key)
         base_url = sim_base_url(config.vendor)
         transport = transport or SimTransport(simulator)
-    limits = httpx.Limits(
-        max_connections=config.pool.max_connections,
-        max_keepalive_connections=config.pool.max_keepalive_connections,
-        keepalive_expiry=config.pool.keepalive_expiry,
-    )
     t = config.timeouts
-    http = httpx.AsyncClient(
-        base_url=base_url,
-        headers=headers,
-        timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool),
-        transport=transport or httpx.AsyncHTTPTransport(limits=limits, retries=0),
-        follow_redirects=False,
-    )
+    timeouts = httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool)
+    http: UpstreamClient
+    if transport is None and config.http_client == "aiohttp":
+        http = AiohttpUpstream(
+            base_url,
+            headers=headers,
+            timeouts=timeouts,
+            max_connections=config.pool.max_connections,
+            keepalive_expiry=config.pool.keepalive_expiry,
+        )
+    else:
+        limits = httpx.Limits(
+            max_connections=config.pool.max_connections,
+            max_keepalive_connections=config.pool.max_keepalive_connections,
+            keepalive_expiry=config.pool.keepalive_expiry,
+        )
+        http = HttpxUpstream(
+            httpx.AsyncClient(
+                base_url=base_url,
+                headers=headers,
+                timeout=timeouts,
+                transport=transport or httpx.AsyncHTTPTransport(limits=limits, retries=0),
+                follow_redirects=False,
+            )
+        )
     context = BackendContext(
         backend=name,
         vendor=config.vendor,

@@ -48,7 +48,7 @@ class Timeouts(_Strict):
 
 class PoolLimits(_Strict):
     max_connections: int = Field(100, ge=1)
-    max_keepalive_connections: int = Field(20, ge=0)
+    max_keepalive_connections: int = Field(100, ge=0)
     keepalive_expiry: float = Field(30.0, ge=0)
 
 
@@ -60,6 +60,8 @@ class BackendConfig(_Strict):
     base_url: str
     api_key: SecretStr | None = None
     auth_scheme: str | None = None
+    # aiohttp (the default, several times cheaper per call) or httpx; see gateway.upstream.
+    http_client: Literal["aiohttp", "httpx"] = "aiohttp"
     timeouts: Timeouts = Timeouts()
     pool: PoolLimits = PoolLimits()
     retry: RetrySettings = RetrySettings()

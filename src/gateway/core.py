@@ -7,6 +7,7 @@ adapters.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
@@ -14,7 +15,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
-import anyio
 import httpx
 from pydantic import ValidationError
 
@@ -374,7 +374,7 @@ class AsyncGateway:
         try:
             # The guard keeps the deadline itself (retries and waits included); this is only
             # a backstop, late enough not to pre-empt a stale-if-error answer.
-            with anyio.fail_after(guard.deadline + DEADLINE_BACKSTOP):
+            async with asyncio.timeout(guard.deadline + DEADLINE_BACKSTOP):
                 return await guard.run(
                     operation, fn, cache_key=cache_key or job_id, tenant=tenant, fresh=fresh
                 )

@@ -17,6 +17,8 @@ Examples: `ls-dev~mmlu~0`, `nemo-prod~eval-UVW123XYZ456`, `ls~nvidia!2Fmmlu~eval
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 
@@ -42,6 +44,8 @@ def escape_part(value: str) -> str:
 
 def unescape_part(part: str) -> str:
     """Inverse of `escape_part`; the part must already match the grammar."""
+    if "!" not in part:
+        return part  # the common case: nothing escaped
     raw = bytearray()
     i = 0
     while i < len(part):
@@ -80,7 +84,14 @@ def format_job_id(backend: str, *parts: str) -> str:
 
 def parse_job_id(job_id: str) -> JobRef:
     """Parse a gateway job id; a malformed one is an `InvalidRequest`."""
-    if not isinstance(job_id, str) or not job_id or len(job_id) > MAX_ID_LENGTH:
+    if not isinstance(job_id, str):
+        raise InvalidRequest("job id must be a string")
+    return _parse(job_id)
+
+
+@functools.lru_cache(maxsize=4096)  # a JobRef is immutable; the proxy parses each id twice
+def _parse(job_id: str) -> JobRef:
+    if not job_id or len(job_id) > MAX_ID_LENGTH:
         raise InvalidRequest("job id is empty or too long", job_id=_shown(job_id))
     backend, sep, rest = job_id.partition(SEPARATOR)
     if not sep or not _BACKEND_RE.fullmatch(backend):

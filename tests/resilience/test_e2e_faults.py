@@ -1,5 +1,7 @@
-"""Every simulator fault, on every vendor, through the whole gateway (AsyncGateway over the
-in-process `sim://` simulators): the outcome, the attempt count, the deadline, the status.
+"""Every simulator fault, on every vendor, through the whole gateway: the outcome, the attempt
+count, the deadline, the status. The fault matrix runs twice: over the in-process `sim://`
+simulators (the httpx engine) and over real loopback sockets with the aiohttp engine real
+vendors get (gateway.upstream), so both engines are held to the same expectations.
 
 For each case a user relies on four things: the call ends in a retried success or the right
 typed problem (never an internal error); `attempts` says how many vendor calls it cost (and
@@ -11,10 +13,11 @@ adapter's status table.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +34,8 @@ from gateway.errors import (
 )
 from gateway.resilience import CacheStatus
 from gateway.schemas import Job, JobStatus
-from gateway.simulators import UNDOCUMENTED_STATUS, Fault, Stage, vendor_sim
+from gateway.simulators import UNDOCUMENTED_STATUS, Fault, SimState, Stage, create_app, vendor_sim
+from tests.support.servers import serve_in_thread
 
 DEADLINE = 1.0  # retry.deadline of every backend here (roomy: CI machines are busy)
 SLACK = 0.5  # scheduling slack when checking that a call ended by its deadline
@@ -50,9 +54,9 @@ BACKENDS: dict[str, tuple[str, str | None, str, dict[str, Any]]] = {
 }
 
 
-def backend_config(name: str, **sections: Any) -> dict[str, Any]:
+def backend_config(name: str, base_url: str | None = None, **sections: Any) -> dict[str, Any]:
     vendor, api_version, _, _ = BACKENDS[name]
-    config: dict[str, Any] = {"vendor": vendor, "base_url": f"sim://{vendor}"}
+    config: dict[str, Any] = {"vendor": vendor, "base_url": base_url or f"sim://{vendor}"}
     if api_version:
         config["api_version"] = api_version
     config["retry"] = {**RETRY, **sections.pop("retry", {})}
@@ -62,11 +66,11 @@ def backend_config(name: str, **sections: Any) -> dict[str, Any]:
 class Lab:
     """One backend on its in-process simulator, seen from the outside: jobs, faults, counts."""
 
-    def __init__(self, gw: AsyncGateway, name: str) -> None:
+    def __init__(self, gw: AsyncGateway, name: str, state: SimState | None = None) -> None:
         self.gw = gw
         self.name = name
         self.vendor, _, self.running_word, self.job_data = BACKENDS[name]
-        self.state = gw.simulator(name)
+        self.state = state or gw.simulator(name)
         self.adapter = gw.backend(name).adapter
 
     def new_job(self, word: str | None = None) -> tuple[str, str]:
@@ -88,7 +92,8 @@ class Lab:
 
     async def sim_status(self, vendor_id: str) -> str:
         """The simulator's own word for the job, from its control API."""
-        listed = (await self.gw.backend(self.name).http.get("/_sim/jobs")).json()["jobs"]
+        answer = await self.gw.backend(self.name).http.request("GET", "/_sim/jobs")
+        listed = json.loads(answer.content)["jobs"]
         (job,) = [j for j in listed if j["id"] == vendor_id]
         word: str = job["vendor_status"]
         return word
@@ -106,9 +111,32 @@ class Lab:
 
 
 @asynccontextmanager
-async def lab(name: str, **sections: Any) -> AsyncIterator[Lab]:
-    async with AsyncGateway({"backends": {name: backend_config(name, **sections)}}) as gw:
-        yield Lab(gw, name)
+async def lab(name: str, served: Served | None = None, **sections: Any) -> AsyncIterator[Lab]:
+    """The backend on its in-process simulator, or (`served`) on one listening on loopback,
+    reached through the aiohttp engine."""
+    if served is None:
+        async with AsyncGateway({"backends": {name: backend_config(name, **sections)}}) as gw:
+            yield Lab(gw, name)
+        return
+    url, state = served
+    state.clear_faults()
+    config = backend_config(name, url, http_client="aiohttp", **sections)
+    async with AsyncGateway({"backends": {name: config}}) as gw:
+        yield Lab(gw, name, state)
+
+
+Served = tuple[str, SimState]
+
+
+@pytest.fixture(scope="module")
+def loopback() -> Iterator[dict[str, Served]]:
+    """One simulator per vendor listening on 127.0.0.1 (started once: it takes a moment)."""
+    with ExitStack() as stack:
+        served: dict[str, Served] = {}
+        for name, (vendor, *_) in BACKENDS.items():
+            app = create_app(vendor)
+            served[name] = (stack.enter_context(serve_in_thread(app)), app.state.sim)
+        yield served
 
 
 @dataclass(frozen=True)
@@ -187,12 +215,13 @@ CASES: dict[str, tuple[dict[str, Any], Callable[[str], Expect]]] = {
 }
 
 
+@pytest.mark.parametrize("engine", ["in-process", "aiohttp"])
 @pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("name", list(BACKENDS))
-async def test_fault(name: str, case: str) -> None:
+async def test_fault(name: str, case: str, engine: str, loopback: dict[str, Served]) -> None:
     fault, expectation = CASES[case]
     expect = expectation(name)
-    async with lab(name) as lb:
+    async with lab(name, loopback[name] if engine == "aiohttp" else None) as lb:
         job_id, vendor_id = lb.new_job()
         fault = dict(fault)
         kind = fault.pop("kind")

@@ -131,11 +131,12 @@ async def test_several_blueprints_are_one_job_with_rows_for_each(
     jobs = await adapter.submit(request(targets=targets))
     assert len(jobs) == 1
     sim(app).clock.advance(8)
-    listed = await adapter.http.get(
+    listed = await adapter.http.request(
+        "GET",
         "/api/v2/genai/evaluationDatasetMetricAggregations/",
         params={"llmBlueprintIds": [t["model"] for t in targets]},
     )
-    rows = listed.json()["data"]
+    rows = json.loads(listed.content)["data"]
     assert sorted((r["llmBlueprintId"], r["aggregationType"]) for r in rows) == [
         ("66b0c1d2e3f4a5b6c7d8e9b1", "average"),
         ("66b0c1d2e3f4a5b6c7d8e9b1", "percentYes"),

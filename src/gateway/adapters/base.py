@@ -1,14 +1,14 @@
 """What every vendor adapter is: declarative tables, pure translators and a little I/O.
 
 An adapter never retries, caches or serves HTTP. It turns one canonical operation into the
-vendor's HTTP call(s) through the `httpx.AsyncClient` it is given, and the vendor's answer into
+vendor's HTTP call(s) through the client it is given (`gateway.upstream`; an
+`httpx.AsyncClient` is accepted too), and the vendor's answer into
 canonical objects through its module's pure functions. Retries, caching and error guarding
 wrap adapters in one place: `gateway.core`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +28,7 @@ from ..errors import (
 from ..ids import JobRef, format_job_id
 from ..redact import bounded_vendor_error, scrub_text
 from ..schemas import FieldError, Job, JobStatus, Problem, Result, SubmitRequest
+from ..upstream import HttpxUpstream, UpstreamClient
 from .tables import ErrorRule, Operation, StatusTable, find_rule
 from .wire import dig, retry_after_seconds, text
 
@@ -88,7 +89,7 @@ class ListedJobs:
 @dataclass(frozen=True)
 class VendorResponse:
     status_code: int
-    headers: httpx.Headers
+    headers: Mapping[str, str]  # case-insensitive
     body: Any  # parsed JSON, or None for an empty body
 
 
@@ -116,9 +117,11 @@ class Adapter:
         ("title",),
     )
 
-    def __init__(self, context: BackendContext, http: httpx.AsyncClient) -> None:
+    def __init__(self, context: BackendContext, http: UpstreamClient | httpx.AsyncClient) -> None:
         self.context = context
-        self.http = http
+        self.http: UpstreamClient = (
+            HttpxUpstream(http) if isinstance(http, httpx.AsyncClient) else http
+        )
 
     # -- configuration hooks ---------------------------------------------------------------
 
@@ -175,9 +178,10 @@ class Adapter:
                 method,
                 path,
                 params=params,
-                json=json_body,
+                json_body=json_body,
                 headers=headers,
                 follow_redirects=follow_redirects,
+                close_if_error=self.fresh_connection_after_error,
             )
         except httpx.TimeoutException:
             raise UpstreamTimeout(
@@ -198,8 +202,6 @@ class Adapter:
                 backend=self.context.backend,
                 vendor=self.vendor,
             ) from None
-        if response.status_code >= 400 and self.fresh_connection_after_error:
-            await _drop_connection(response)
         if response.status_code not in ok:
             raise self.to_problem(
                 operation, response.status_code, response.headers, response.content
@@ -263,14 +265,6 @@ class Adapter:
             if found is not None:
                 return found
         return None
-
-
-async def _drop_connection(response: httpx.Response) -> None:
-    """Close the connection an answer came on, so the pool opens a new one next time."""
-    stream = response.extensions.get("network_stream")
-    if stream is not None:
-        with contextlib.suppress(Exception):  # best effort: a closed stream is already gone
-            await stream.aclose()
 
 
 def refusal(

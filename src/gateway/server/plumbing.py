@@ -100,7 +100,9 @@ def parse_query(request: Request, model: type[Q]) -> Q:
     """The query string as `model`; every bad, unknown or repeated parameter is listed."""
     data: dict[str, str] = {}
     errors: list[FieldError] = []
-    for key, value in request.query_params.multi_items():
+    # The common case, no query string, skips building starlette's QueryParams.
+    given = request.query_params.multi_items() if request.scope.get("query_string") else ()
+    for key, value in given:
         if key in data:
             errors.append(
                 FieldError(loc=["query", key], msg="given more than once", type="repeated")

@@ -1,0 +1,231 @@
+"""The HTTP client an adapter reaches its vendor through: one small interface, two engines.
+
+Real vendors (`http(s)://` base URLs) are reached through aiohttp's connection pool by default.
+Measured in bench/ on the benchmark machine (docs/benchmarks.md), one call through an
+`httpx.AsyncClient` cost 1.6 ms of CPU against 0.2 ms through aiohttp: httpcore rescans its
+pool with a poll() per idle connection on every request (encode/httpcore#1035), and the client
+layer parses URLs and cookies per call. An httpx transport given by the caller (tests,
+cassettes, the in-process simulators, `AsyncGateway(transports=...)`) or `http_client: httpx`
+in the config keep httpx.
+
+Both engines speak one vocabulary: an `UpstreamAnswer`, or one of httpx's exceptions (the tree
+`Adapter.call` translates into problems), so adapters never see which engine served them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import ssl
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import aiohttp
+import certifi
+import httpx
+
+Params = Mapping[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamAnswer:
+    status_code: int
+    headers: Mapping[str, str]  # case-insensitive
+    content: bytes
+
+
+class UpstreamClient(Protocol):
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Params = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        follow_redirects: bool = False,
+        close_if_error: bool = False,
+    ) -> UpstreamAnswer:
+        """One call; `url` is a path under the base URL or absolute. `close_if_error`: an
+        answer >= 400 closes its connection instead of returning it to the pool."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def env_proxy(base_url: str) -> str | None:
+    """The proxy the environment names for `base_url` (None: go direct)."""
+    parts = urllib.parse.urlsplit(base_url)
+    if not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
+
+
+def encode_json(body: Any) -> bytes:
+    # httpx's own encoding of `json=`, so both engines send the same bytes.
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+class HttpxUpstream:
+    """The httpx engine: any httpx transport (a simulator, a cassette, a MockTransport)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Params = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        follow_redirects: bool = False,
+        close_if_error: bool = False,
+    ) -> UpstreamAnswer:
+        response = await self.client.request(
+            method,
+            url,
+            params=params,
+            json=json_body,
+            headers=headers,
+            follow_redirects=follow_redirects,
+        )
+        if close_if_error and response.status_code >= 400:
+            stream = response.extensions.get("network_stream")
+            if stream is not None:
+                with contextlib.suppress(Exception):  # best effort: a closed stream is gone
+                    await stream.aclose()
+        return UpstreamAnswer(response.status_code, response.headers, response.content)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+# aiohttp's exceptions as the httpx ones Adapter.call translates; the first match wins, so
+# the more specific classes come first.
+AIOHTTP_ERRORS: tuple[tuple[type[BaseException], type[Exception]], ...] = (
+    (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),  # connecting or waiting for one
+    (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
+    (aiohttp.TooManyRedirects, httpx.TooManyRedirects),
+    (aiohttp.InvalidURL, httpx.InvalidURL),  # e.g. a redirect to an unparsable Location
+    (aiohttp.ClientConnectorError, httpx.ConnectError),
+    (aiohttp.ClientPayloadError, httpx.ReadError),  # truncated or undecodable body
+    (aiohttp.ClientResponseError, httpx.RemoteProtocolError),  # not HTTP we can parse
+    (aiohttp.ClientConnectionError, httpx.ReadError),  # dropped or reset mid-call
+    (aiohttp.ClientError, httpx.TransportError),
+)
+
+
+def as_httpx_error(exc: BaseException) -> Exception | None:
+    for source, target in AIOHTTP_ERRORS:
+        if isinstance(exc, source):
+            return target(type(exc).__name__)  # never the message: it may carry the URL
+    return None
+
+
+class AiohttpUpstream:
+    """The aiohttp engine: one pooled session per backend, created on first use (it needs
+    the running event loop)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        headers: Mapping[str, str],
+        timeouts: httpx.Timeout,
+        max_connections: int,
+        keepalive_expiry: float,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._headers = dict(headers)
+        # httpx has four timeouts, aiohttp three: `write` has no counterpart (a request body
+        # is small and sent at once); `connect` covers waiting for a pooled connection too.
+        self._timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=(timeouts.pool or 0) + (timeouts.connect or 0) or None,
+            sock_connect=timeouts.connect,
+            sock_read=timeouts.read,
+        )
+        self._max_connections = max_connections
+        self._keepalive_expiry = keepalive_expiry
+        self._session: aiohttp.ClientSession | None = None
+
+    def __repr__(self) -> str:  # the headers hold the credential: never show them
+        return f"AiohttpUpstream({self.base_url!r})"
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self._max_connections,
+            keepalive_timeout=self._keepalive_expiry,
+            # httpx's trust store, so both engines trust the same vendors
+            ssl=ssl.create_default_context(cafile=certifi.where()),
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            headers=self._headers,
+            timeout=self._timeout,
+            # HTTP(S)_PROXY / NO_PROXY as httpx honours them, read once: aiohttp's trust_env
+            # would re-read the environment and ~/.netrc on every request.
+            proxy=env_proxy(self.base_url),
+            auto_decompress=True,
+            raise_for_status=False,
+        )
+        return self._session
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Params = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        follow_redirects: bool = False,
+        close_if_error: bool = False,
+    ) -> UpstreamAnswer:
+        session = self._session or self._open()
+        target = url if url.startswith(("http://", "https://")) else self.base_url + url
+        sent_headers = dict(headers or {})
+        data = None
+        if json_body is not None:
+            data = encode_json(json_body)
+            sent_headers.setdefault("Content-Type", "application/json")
+        # httpx's rules for query values (True -> "true", None -> "", lists repeat the key)
+        query = httpx.QueryParams(params).multi_items() if params else None
+        try:
+            async with session.request(
+                method,
+                target,
+                params=query,
+                data=data,
+                headers=sent_headers,
+                allow_redirects=follow_redirects,
+            ) as response:
+                content = await response.read()
+                if close_if_error and response.status >= 400:
+                    _close_connection(response)
+                return UpstreamAnswer(response.status, response.headers, content)
+        except aiohttp.ClientError as exc:
+            mapped = as_httpx_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from None
+        except TimeoutError:
+            raise httpx.ReadTimeout("TimeoutError") from None
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def _close_connection(response: aiohttp.ClientResponse) -> None:
+    """Close the connection an answer came on (already back in the pool once its body was
+    read); the pool skips a closed connection, so the next call opens a fresh one."""
+    # aiohttp has no public handle on a released connection; a test pins this behaviour.
+    protocol = getattr(response, "_protocol", None)
+    if protocol is not None:
+        protocol.close()
