@@ -20,8 +20,9 @@ from types import FrameType
 from typing import Any
 
 from .machine import describe
+from .measure import tool_name
 from .procs import Stack
-from .scenarios import Bench, library, tool_name
+from .scenarios import Bench, library
 from .sizes import SIZES, Size
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -57,7 +57,10 @@ STAGES: tuple[Stage, ...] = (
         ("gateway/adapters/",),
         ("Adapter.decode", "to_job"),
     ),
-    Stage("upstream HTTP client (httpx, httpcore, h11)", ("httpx/", "httpcore/", "h11/")),
+    Stage(
+        "upstream HTTP client (aiohttp or httpx)",
+        ("gateway/upstream.py", "aiohttp/", "yarl/", "multidict/", "httpx/", "httpcore/", "h11/"),
+    ),
     Stage(
         "resilience guard (cache, single-flight, breaker, retry, tenacity)",
         ("gateway/resilience/", "tenacity/"),
@@ -194,8 +197,8 @@ def record(
 
 def profile(out: Path, *, seconds: int, cache: bool, log: Callable[[str], None]) -> None:
     """Stand-alone: start upstream + one gateway, profile it at concurrency 10, print."""
+    from .launch import BACKEND, gateway_argv, gateway_config
     from .procs import Stack, free_port
-    from .scenarios import BACKEND, _gateway_argv, gateway_config
     from .servers import DISTINCT_PREFIX, DONE_JOB, gateway_job_path
 
     out.mkdir(parents=True, exist_ok=True)
@@ -223,7 +226,7 @@ def profile(out: Path, *, seconds: int, cache: bool, log: Callable[[str], None])
         port = free_port()
         gw = stack.start(
             "gateway-cache" if cache else "gateway",
-            _gateway_argv(config, port, 1),
+            gateway_argv(config, port, 1),
             port=port,
             ready_path="/healthz",
         )
