@@ -48,6 +48,13 @@ def run(size: Size, docs: Path, work: Path) -> Path:
         "machine": describe(ROOT),
         "load_tool": tool_name(),
     }
+    previous = docs / "benchmarks" / "results.json"
+    if previous.is_file():
+        from .report import previous_summary
+
+        earlier = json.loads(previous.read_text())
+        if earlier.get("size", {}).get("name") == size.name:
+            results["previous"] = previous_summary(earlier)
     partial = work / "results.partial.json"
     try:
         results["library"] = library(size, log)

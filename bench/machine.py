@@ -18,6 +18,7 @@ PACKAGES = (
     "starlette",
     "httpx",
     "httpcore",
+    "aiohttp",
     "pydantic",
     "pydantic-core",
     "anyio",

@@ -29,9 +29,7 @@ def reading(res: dict[str, Any]) -> list[str]:
             f"is one core at most, so the cache-off ceiling of one worker is about "
             f"{1e6 / lo:,.0f} req/s before the upstream and the load generator take their share "
             "of the 2 cores; 2,000 req/s from one worker needs a proxied request under 500 µs "
-            "(one core / 2,000), and the upstream then takes about a third of the other core. "
-            "The cost growing with concurrency is the upstream client's connection pool (see "
-            "the profile)."
+            "(one core / 2,000), and the upstream then takes about a third of the other core."
             if lo and nginx and direct
             else f"A proxied request costs the gateway {lo:,.0f}-{hi:,.0f} µs of CPU."
         )

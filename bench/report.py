@@ -70,6 +70,7 @@ def write_report(res: dict[str, Any], docs: Path) -> Path:
         ]
     md += ["## Against the targets", ""]
     md += table(["target", "goal", "measured", ""], targets_table(res))
+    md += since_previous(res)
     for note in res.get("notes", []):
         md += [f"> {note}", ""]
 
@@ -89,3 +90,30 @@ def _retry_budget(size: dict[str, Any]) -> str:
     if not budget or not size.get("retries"):
         return ""
     return f" and for at most {budget:g} s in all"
+
+
+def previous_summary(previous: dict[str, Any]) -> dict[str, Any]:
+    """What a run keeps of the run it replaces (docs/benchmarks/results.json): enough to say
+    what changed, computed when the run starts so a re-render shows the same comparison."""
+    machine = previous.get("machine", {})
+    return {
+        "started": previous.get("started"),
+        "revision": machine.get("eval-gateway revision"),
+        "targets": [[str(cell) for cell in row] for row in targets_table(previous)],
+    }
+
+
+def since_previous(res: dict[str, Any]) -> list[str]:
+    before = res.get("previous")
+    if not before:
+        return []
+    now = {row[0]: row for row in targets_table(res)}
+    rows = [
+        [label, value, now[label][2] if label in now else "(not measured)"]
+        for label, _goal, value, _verdict in before["targets"]
+    ]
+    return [
+        f"Against the previous full run ({before['started']}, revision {before['revision']}):",
+        "",
+        *table(["target", "previous run", "this run"], rows),
+    ]

@@ -18,7 +18,6 @@ Examples: `ls-dev~mmlu~0`, `nemo-prod~eval-UVW123XYZ456`, `ls~nvidia!2Fmmlu~eval
 from __future__ import annotations
 
 import functools
-
 import re
 from dataclasses import dataclass
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -50,11 +51,35 @@ class Generation:
     idle: anyio.Event | None = None
 
 
+class InUse:
+    """`async with holder.use() as gen`: a class, not a generator-based context manager,
+    since it wraps every request."""
+
+    __slots__ = ("gen",)
+
+    def __init__(self, gen: Generation) -> None:
+        self.gen = gen
+
+    async def __aenter__(self) -> Generation:
+        self.gen.inflight += 1
+        return self.gen
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        gen = self.gen
+        gen.inflight -= 1
+        if gen.retired and gen.inflight == 0 and gen.idle is not None:
+            gen.idle.set()
+
+
+def _moment(seconds: float | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
 @dataclass
 class _HealthRecord:
     last_outcome: str | None = None
-    last_ok_at: datetime | None = None
-    last_failure_at: datetime | None = None
+    last_ok_at: float | None = None  # time.time(): a datetime per request cost more than this
+    last_failure_at: float | None = None
     consecutive_failures: int = 0
 
 
@@ -65,8 +90,8 @@ class HealthBook:
     records: dict[str, _HealthRecord] = field(default_factory=dict)
 
     def record(self, backend: str, outcome: str) -> None:
-        rec = self.records.setdefault(backend, _HealthRecord())
-        now = datetime.now(UTC)
+        rec = self.records.get(backend) or self.records.setdefault(backend, _HealthRecord())
+        now = time.time()
         rec.last_outcome = outcome
         if outcome.startswith(_FAILURE_PREFIX):
             rec.last_failure_at = now
@@ -82,8 +107,8 @@ class HealthBook:
         return BackendHealth(
             state="failing" if rec.consecutive_failures else "ok",
             last_outcome=rec.last_outcome,
-            last_ok_at=rec.last_ok_at,
-            last_failure_at=rec.last_failure_at,
+            last_ok_at=_moment(rec.last_ok_at),
+            last_failure_at=_moment(rec.last_failure_at),
             consecutive_failures=rec.consecutive_failures,
         )
 
@@ -121,17 +146,9 @@ class GatewayHolder:
     def current(self) -> Generation:
         return self._current
 
-    @asynccontextmanager
-    async def use(self) -> AsyncIterator[Generation]:
+    def use(self) -> InUse:
         """The current generation, held until the block ends (a reload waits for it)."""
-        gen = self._current
-        gen.inflight += 1
-        try:
-            yield gen
-        finally:
-            gen.inflight -= 1
-            if gen.retired and gen.inflight == 0 and gen.idle is not None:
-                gen.idle.set()
+        return InUse(self._current)
 
     async def reload(self, reason: str) -> bool:
         """Load, validate and swap in the config from `source`; False if refused."""

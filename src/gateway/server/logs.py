@@ -36,9 +36,14 @@ class RequestIdFilter(logging.Filter):
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: ts, level, logger, message, request_id and extra fields."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._second = -1
+        self._second_text = ""
+
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": self._timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -46,13 +51,22 @@ class JsonFormatter(logging.Formatter):
         }
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
-            out.update(fields)
-        for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_") and key not in out:
-                out[key] = value
+            out.update(fields)  # all of such a record's extras (the access log: once a request)
+        else:
+            for key, value in vars(record).items():
+                if key not in _STANDARD and not key.startswith("_") and key not in out:
+                    out[key] = value
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return json.dumps(out, default=str, ensure_ascii=False)
+
+    def _timestamp(self, created: float) -> str:
+        """ISO 8601 UTC with milliseconds; the date and time part is made once a second."""
+        second = int(created)
+        if second != self._second:
+            moment = datetime.fromtimestamp(second, UTC)
+            self._second, self._second_text = second, moment.strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{self._second_text}.{int((created - second) * 1000):03d}+00:00"
 
 
 def log_config(level: str = "info") -> dict[str, Any]:

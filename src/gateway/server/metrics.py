@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -52,6 +53,25 @@ class Metrics:
             "Number of the config generation now serving (1 = the one loaded at start)",
             registry=self.registry,
         )
+
+        # Children by label values: prometheus_client's labels() takes a lock and checks its
+        # arguments on every call, a measurable share of a cached answer.
+        self._request_counts: dict[tuple[str, str, int], Any] = {}
+        self._latencies: dict[tuple[str, str, str], Any] = {}
+
+    def count_request(self, route: str, backend: str, status: int) -> None:
+        key = (route, backend, status)
+        child = self._request_counts.get(key)
+        if child is None:
+            child = self._request_counts[key] = self.requests.labels(route, backend, str(status))
+        child.inc()
+
+    def observe_upstream(self, backend: str, operation: str, outcome: str, seconds: float) -> None:
+        key = (backend, operation, outcome)
+        child = self._latencies.get(key)
+        if child is None:
+            child = self._latencies[key] = self.upstream_latency.labels(*key)
+        child.observe(seconds)
 
     def unknown_status(self, backend: str, value: str) -> None:
         self.unknown_statuses.labels(backend, value[:MAX_LABEL_CHARS]).inc()

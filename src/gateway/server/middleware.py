@@ -8,10 +8,11 @@ the request id (logged with its traceback, never shown to the caller).
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
-import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -45,11 +46,22 @@ class AccessInfo:
     status: int | None = None
 
 
+_ACCESS_FIELDS = tuple(
+    f.name for f in dataclass_fields(AccessInfo) if f.name not in ("request_id", "status")
+)
+
+
+def new_request_id() -> str:
+    """32 random hex digits, like uuid4().hex at a tenth of the cost (no syscall); an id
+    names a request in logs, it guards nothing (random reseeds itself in a forked worker)."""
+    return f"{random.getrandbits(128):032x}"
+
+
 def access_of(scope: Scope) -> AccessInfo:
     state = scope.setdefault("state", {})
     info = state.get("access")
     if not isinstance(info, AccessInfo):  # only without the middleware (direct ASGI tests)
-        info = state["access"] = AccessInfo(request_id=uuid.uuid4().hex)
+        info = state["access"] = AccessInfo(request_id=new_request_id())
     return info
 
 
@@ -65,7 +77,7 @@ class RequestContextMiddleware:
             return
         headers = Headers(scope=scope)
         incoming = headers.get("x-request-id", "")
-        request_id = incoming if _GOOD_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = incoming if _GOOD_ID.fullmatch(incoming) else new_request_id()
         access = AccessInfo(request_id=request_id)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
@@ -110,20 +122,22 @@ class RequestContextMiddleware:
     def _finish(self, scope: Scope, access: AccessInfo, seconds: float) -> None:
         route = getattr(scope.get("route"), "path", None) or UNMATCHED_ROUTE
         status = access.status or 500
-        self.metrics.requests.labels(route, access.backend or "", str(status)).inc()
+        self.metrics.count_request(route, access.backend or "", status)
         if not self.holder.current.config.server.access_log:
             return
+        # Built by hand: dataclasses.asdict deep-copies and was a tenth of a cached answer.
         fields: dict[str, Any] = {
-            k: v for k, v in asdict(access).items() if v is not None and k != "request_id"
+            "method": scope["method"],
+            "path": scope["path"][:512],
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 2),
+            "outcome": access.outcome or ("ok" if status < 400 else "error"),
         }
-        fields.update(
-            method=scope["method"],
-            path=scope["path"][:512],
-            route=route,
-            status=status,
-            duration_ms=round(seconds * 1000, 2),
-            outcome=access.outcome or ("ok" if status < 400 else "error"),
-        )
+        for name in _ACCESS_FIELDS:
+            value = getattr(access, name)
+            if value is not None:
+                fields[name] = value
         access_log.info(
             "%s %s %d", scope["method"], scope["path"][:200], status, extra={"fields": fields}
         )

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -54,13 +53,32 @@ def wants_fresh(request: Request) -> bool:
     return any(d.strip() in ("no-cache", "no-store") for d in directives.split(","))
 
 
-@asynccontextmanager
-async def serving(request: Request) -> AsyncIterator[tuple[Generation, Caller]]:
-    """The config generation for this whole request, and the authenticated caller."""
-    async with holder_of(request).use() as gen:
-        caller = gen.keys.authenticate(request.headers)
-        access_of(request.scope).caller = caller.name
-        yield gen, caller
+def serving(request: Request) -> Serving:
+    """`async with serving(request) as (gen, caller)`: the config generation for this whole
+    request, and the authenticated caller."""
+    return Serving(request)
+
+
+class Serving:
+    # A class rather than @asynccontextmanager: it wraps every request.
+    __slots__ = ("request", "use")
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.use = holder_of(request).use()
+
+    async def __aenter__(self) -> tuple[Generation, Caller]:
+        gen = await self.use.__aenter__()
+        try:
+            caller = gen.keys.authenticate(self.request.headers)
+        except BaseException:
+            await self.use.__aexit__()
+            raise
+        access_of(self.request.scope).caller = caller.name
+        return gen, caller
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.use.__aexit__()
 
 
 async def upstream(
@@ -90,9 +108,7 @@ async def upstream(
     finally:
         seconds = time.perf_counter() - began
         access.upstream_ms, access.outcome = round(seconds * 1000, 2), outcome
-        metrics_of(request).upstream_latency.labels(backend.name, operation.value, outcome).observe(
-            seconds
-        )
+        metrics_of(request).observe_upstream(backend.name, operation.value, outcome, seconds)
         holder_of(request).health.record(backend.name, outcome)
 
 
