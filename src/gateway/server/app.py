@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -68,4 +69,8 @@ def create_app(
 
 def app_from_env() -> Starlette:
     """uvicorn factory for `eval-gateway serve` (each worker process builds its own app)."""
-    return create_app(os.environ.get(CONFIG_ENV) or None)
+    app = create_app(os.environ.get(CONFIG_ENV) or None)
+    # What is loaded by now (modules, schemas, config) lives as long as the process: freezing
+    # it keeps the collector's full passes to request garbage (a shorter p99 under load).
+    gc.freeze()
+    return app
