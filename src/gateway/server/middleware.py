@@ -138,9 +138,21 @@ class RequestContextMiddleware:
             value = getattr(access, name)
             if value is not None:
                 fields[name] = value
-        access_log.info(
-            "%s %s %d", scope["method"], scope["path"][:200], status, extra={"fields": fields}
-        )
+        if access_log.isEnabledFor(logging.INFO):
+            # makeRecord + handle is Logger.info without its stack walk for the caller's file
+            # and line (findCaller), which an access line never shows.
+            args = (scope["method"], scope["path"][:200], status)
+            record = access_log.makeRecord(
+                access_log.name,
+                logging.INFO,
+                __file__,
+                0,
+                "%s %s %d",
+                args,
+                None,
+                extra={"fields": fields},
+            )
+            access_log.handle(record)
 
 
 def _declared_length(headers: Headers) -> int:
