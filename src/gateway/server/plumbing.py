@@ -159,3 +159,27 @@ def job_backend(gen: Generation, caller: Caller, job_id: str) -> str:
     ref = parse_job_id(job_id)
     caller.check(gen.config, ref.backend)
     return ref.backend
+
+
+async def job_answer(
+    request: Request,
+    gen: Generation,
+    caller: Caller,
+    backend: str,
+    job_id: str,
+    include: str | None,
+) -> Response:
+    """GET /v1/jobs/{id} answered as it stands (through the cache), with Cache-Status/Age."""
+    outcome = await upstream(
+        request,
+        gen,
+        backend,
+        Operation.GET_JOB,
+        lambda: gen.gateway.fetch_job(
+            job_id,
+            include_raw=include == "raw",
+            fresh=wants_fresh(request),
+            tenant=caller.name,
+        ),
+    )
+    return json_response(outcome.value, headers=outcome.headers())

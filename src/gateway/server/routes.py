@@ -32,6 +32,7 @@ from .models import (
 )
 from .plumbing import (
     holder_of,
+    job_answer,
     job_backend,
     json_response,
     metrics_of,
@@ -102,19 +103,7 @@ async def get_job(request: Request) -> Response:
         query = parse_query(request, GetJobQuery)
         if query.wait:
             return await long_poll(request, gen, caller, backend, job_id, query)
-        outcome = await upstream(
-            request,
-            gen,
-            backend,
-            Operation.GET_JOB,
-            lambda: gen.gateway.fetch_job(
-                job_id,
-                include_raw=query.include == "raw",
-                fresh=wants_fresh(request),
-                tenant=caller.name,
-            ),
-        )
-        return json_response(outcome.value, headers=outcome.headers())
+        return await job_answer(request, gen, caller, backend, job_id, query.include)
 
 
 async def get_result(request: Request) -> Response:

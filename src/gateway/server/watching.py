@@ -31,12 +31,11 @@ from .holder import GatewayHolder, Generation
 from .models import EventsQuery, GetJobQuery
 from .plumbing import (
     holder_of,
+    job_answer,
     job_backend,
-    json_response,
     parse_query,
     serving,
     upstream,
-    wants_fresh,
 )
 from .problems import problem_base, request_id_of
 
@@ -71,19 +70,7 @@ async def long_poll(
             raise _reloaded() from None
     # The poller just read it through the cache: this is a cache hit that also brings the
     # Cache-Status/Age headers and, for include=raw, the vendor payload.
-    outcome = await upstream(
-        request,
-        gen,
-        backend,
-        Operation.GET_JOB,
-        lambda: gen.gateway.fetch_job(
-            job_id,
-            include_raw=query.include == "raw",
-            fresh=wants_fresh(request),
-            tenant=caller.name,
-        ),
-    )
-    return json_response(outcome.value, headers=outcome.headers())
+    return await job_answer(request, gen, caller, backend, job_id, query.include)
 
 
 async def job_events(request: Request) -> Response:
