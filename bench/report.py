@@ -69,8 +69,9 @@ def write_report(res: dict[str, Any], docs: Path) -> Path:
             "",
         ]
     md += ["## Against the targets", ""]
-    md += table(["target", "goal", "measured", ""], targets_table(res))
-    md += since_previous(res)
+    targets = targets_table(res)
+    md += table(["target", "goal", "measured", ""], targets)
+    md += since_previous(res, targets)
     for note in res.get("notes", []):
         md += [f"> {note}", ""]
 
@@ -103,11 +104,11 @@ def previous_summary(previous: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def since_previous(res: dict[str, Any]) -> list[str]:
+def since_previous(res: dict[str, Any], targets: list[list[object]]) -> list[str]:
     before = res.get("previous")
     if not before:
         return []
-    now = {row[0]: row for row in targets_table(res)}
+    now = {row[0]: row for row in targets}
     rows = [
         [label, value, now[label][2] if label in now else "(not measured)"]
         for label, _goal, value, _verdict in before["targets"]

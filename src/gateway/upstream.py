@@ -209,13 +209,8 @@ class AiohttpUpstream:
                 if close_if_error and response.status >= 400:
                     _close_connection(response)
                 return UpstreamAnswer(response.status, response.headers, content)
-        except aiohttp.ClientError as exc:
-            mapped = as_httpx_error(exc)
-            if mapped is None:
-                raise
-            raise mapped from None
-        except TimeoutError:
-            raise httpx.ReadTimeout("TimeoutError") from None
+        except aiohttp.ClientError as exc:  # its timeouts included (ServerTimeoutError)
+            raise (as_httpx_error(exc) or exc) from None
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -110,6 +110,9 @@ class Lab:
             assert job.status is table.lookup(word)
 
 
+Served = tuple[str, SimState]  # a simulator on loopback: its base URL and its state
+
+
 @asynccontextmanager
 async def lab(name: str, served: Served | None = None, **sections: Any) -> AsyncIterator[Lab]:
     """The backend on its in-process simulator, or (`served`) on one listening on loopback,
@@ -123,9 +126,6 @@ async def lab(name: str, served: Served | None = None, **sections: Any) -> Async
     config = backend_config(name, url, http_client="aiohttp", **sections)
     async with AsyncGateway({"backends": {name: config}}) as gw:
         yield Lab(gw, name, state)
-
-
-Served = tuple[str, SimState]
 
 
 @pytest.fixture(scope="module")

@@ -90,7 +90,9 @@ class HealthBook:
     records: dict[str, _HealthRecord] = field(default_factory=dict)
 
     def record(self, backend: str, outcome: str) -> None:
-        rec = self.records.get(backend) or self.records.setdefault(backend, _HealthRecord())
+        rec = self.records.get(backend)
+        if rec is None:
+            rec = self.records[backend] = _HealthRecord()
         now = time.time()
         rec.last_outcome = outcome
         if outcome.startswith(_FAILURE_PREFIX):

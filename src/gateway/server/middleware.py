@@ -123,7 +123,9 @@ class RequestContextMiddleware:
         route = getattr(scope.get("route"), "path", None) or UNMATCHED_ROUTE
         status = access.status or 500
         self.metrics.count_request(route, access.backend or "", status)
-        if not self.holder.current.config.server.access_log:
+        if not self.holder.current.config.server.access_log or not access_log.isEnabledFor(
+            logging.INFO
+        ):
             return
         # Built by hand: dataclasses.asdict deep-copies and was a tenth of a cached answer.
         fields: dict[str, Any] = {
@@ -138,21 +140,20 @@ class RequestContextMiddleware:
             value = getattr(access, name)
             if value is not None:
                 fields[name] = value
-        if access_log.isEnabledFor(logging.INFO):
-            # makeRecord + handle is Logger.info without its stack walk for the caller's file
-            # and line (findCaller), which an access line never shows.
-            args = (scope["method"], scope["path"][:200], status)
-            record = access_log.makeRecord(
-                access_log.name,
-                logging.INFO,
-                __file__,
-                0,
-                "%s %s %d",
-                args,
-                None,
-                extra={"fields": fields},
-            )
-            access_log.handle(record)
+        # makeRecord + handle is Logger.info without its stack walk for the caller's file and
+        # line (findCaller), which an access line never shows.
+        args = (scope["method"], scope["path"][:200], status)
+        record = access_log.makeRecord(
+            access_log.name,
+            logging.INFO,
+            __file__,
+            0,
+            "%s %s %d",
+            args,
+            None,
+            extra={"fields": fields},
+        )
+        access_log.handle(record)
 
 
 def _declared_length(headers: Headers) -> int:
