@@ -63,8 +63,11 @@ def integer(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        try:  # not str.isdigit(): it accepts digits int() refuses, such as "¹"
+            return int(value.strip())
+        except ValueError:
+            return None
     return None
 
 
