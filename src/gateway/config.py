@@ -182,6 +182,47 @@ class AuthConfig(_Strict):
         return self
 
 
+class LedgerRefresherConfig(_Strict):
+    """Re-reads non-terminal jobs in the background (one refresher across replicas)."""
+
+    enabled: bool = False
+    interval_seconds: float = Field(30.0, gt=0)
+    batch: int = Field(100, ge=1, le=10000)
+
+
+class LedgerSyncConfig(_Strict):
+    """Imports vendor job listings (jobs started elsewhere) into the ledger."""
+
+    schedule_seconds: float | None = Field(None, gt=0)
+    max_pages: int = Field(20, ge=1)
+
+
+LEDGER_URL_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+
+
+class LedgerConfig(_Strict):
+    """The job ledger (gateway.ledger): SQLite by default, PostgreSQL for several replicas."""
+
+    enabled: bool = True
+    # None: the file ledger.sqlite3 in the user's state directory. Kept out of repr(): it may
+    # hold a password (expanded from ${VAR}).
+    url: str | None = Field(None, repr=False)
+    retention_days: int | None = Field(None, ge=1)
+    queue_max: int = Field(10000, ge=1)
+    require_for_submit: bool = True
+    busy_timeout_seconds: float = Field(5.0, gt=0)
+    refresher: LedgerRefresherConfig = LedgerRefresherConfig()
+    sync: LedgerSyncConfig = LedgerSyncConfig()
+
+    @model_validator(mode="after")
+    def _check_url(self) -> LedgerConfig:
+        if self.url is not None and not self.url.startswith(LEDGER_URL_SCHEMES):
+            raise ValueError(
+                "url must start with sqlite+aiosqlite:// or postgresql+asyncpg:// (or be null)"
+            )
+        return self
+
+
 class GatewayConfig(_Strict):
     backends: dict[str, BackendConfig] = Field(min_length=1)
     aliases: dict[str, str] = Field(default_factory=dict)
@@ -189,6 +230,7 @@ class GatewayConfig(_Strict):
     server: ServerConfig = ServerConfig()
     auth: AuthConfig = AuthConfig()
     redis: RedisSettings = RedisSettings()
+    ledger: LedgerConfig = LedgerConfig()
 
     @model_validator(mode="after")
     def _check_names(self) -> GatewayConfig:
@@ -279,12 +321,23 @@ def _expand(
     if path and path[-1] in _SECRET_KEYS and not _ENV_REF.fullmatch(value.strip()):
         issues.append((key, "secrets must be a ${ENV_VAR} reference, not a literal value"))
         return None
+    if path == ("ledger", "url") and _literal_url_password(value):
+        issues.append((key, "a password in the url must be a ${ENV_VAR} reference"))
+        return None
     missing = [name for name in _ENV_REF.findall(value) if name not in env]
     for name in missing:
         issues.append((key, f"environment variable {name} is not set"))
     if missing:
         return value  # left as written, so validation still reports the file's other mistakes
     return _ENV_REF.sub(lambda m: env[m.group(1)], value)
+
+
+_URL_PASSWORD = re.compile(r"^[^:/]+://[^/@:]*:([^/@]*)@")
+
+
+def _literal_url_password(url: str) -> bool:
+    found = _URL_PASSWORD.match(url.strip())
+    return found is not None and not _ENV_REF.fullmatch(found.group(1))
 
 
 def _describe(error: Any) -> tuple[str, str]:

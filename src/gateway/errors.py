@@ -174,6 +174,19 @@ class InternalError(GatewayError):
     problem_type = ProblemType.INTERNAL_ERROR
 
 
+class LedgerUnavailable(GatewayError):
+    """The job ledger's database cannot be reached or written (gateway.ledger)."""
+
+    problem_type = ProblemType.LEDGER_UNAVAILABLE
+    retryable_by_default = True
+
+
+class LedgerSchemaError(LedgerUnavailable):
+    """The ledger's database has a schema revision this gateway does not know."""
+
+    retryable_by_default = False
+
+
 class ConfigError(Exception):
     """The config file is wrong; `issues` lists every problem with its key path."""
 
@@ -200,6 +213,7 @@ ERROR_CLASSES: dict[str, type[GatewayError]] = {
         UpstreamInvalidResponse,
         UpstreamUnavailable,
         UpstreamTimeout,
+        LedgerUnavailable,
         InternalError,
     )
 }

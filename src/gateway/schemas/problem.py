@@ -111,6 +111,14 @@ class ProblemType(Enum):
         "Upstream timeout",
         "The vendor did not answer in time.",
     )
+    LEDGER_UNAVAILABLE = ProblemKind(
+        "ledger-unavailable",
+        503,
+        "Ledger unavailable",
+        "The gateway's job ledger (its database) cannot be written or read right now, or its"
+        " schema is not the one this gateway knows (run `eval-gateway ledger upgrade`). A"
+        " submission is refused rather than started without a record; retry later.",
+    )
     INTERNAL_ERROR = ProblemKind(
         "internal-error",
         500,
