@@ -21,9 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 
 from .adapters import adapter_class, api_versions
 from .errors import ConfigError
+from .export.settings import ExportSettings
 from .resilience.settings import BreakerSettings, CacheSettings, RedisSettings, RetrySettings
 from .schemas.job import VENDORS
 from .schemas.problem import DEFAULT_PROBLEM_BASE
+from .telemetry.settings import TelemetrySettings
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 SIM_SCHEME = "sim://"
@@ -231,6 +233,8 @@ class GatewayConfig(_Strict):
     auth: AuthConfig = AuthConfig()
     redis: RedisSettings = RedisSettings()
     ledger: LedgerConfig = LedgerConfig()
+    telemetry: TelemetrySettings = TelemetrySettings()  # gateway.telemetry
+    export: ExportSettings = ExportSettings()  # gateway.export (MLflow)
 
     @model_validator(mode="after")
     def _check_names(self) -> GatewayConfig:

@@ -36,6 +36,7 @@ from .resilience import BackendGuard, Outcome, ResilienceHub
 from .schemas import FieldError, Job, JobStatus, Page, Result, Submission, SubmitRequest
 from .simulators import SimState
 from .submission import IdempotencyStore, Submitter
+from .telemetry import tracing_for
 from .watch import WAIT_POLL_INITIAL, WAIT_POLL_MAX, JobWatcher, Subscription
 
 log = logging.getLogger("gateway")
@@ -81,6 +82,8 @@ class AsyncGateway:
         self._unknown_seen: set[tuple[str, str]] = set()
         # Retries, breakers and caches wrap every adapter call here, one guard per backend.
         self.resilience = ResilienceHub(self.config.redis)
+        # OpenTelemetry spans (None: off, and opentelemetry is never imported).
+        self._tracing = tracing_for(self.config.telemetry)
         self._guards = {
             name: self.resilience.guard(
                 name,
@@ -375,8 +378,24 @@ class AsyncGateway:
             # The guard keeps the deadline itself (retries and waits included); this is only
             # a backstop, late enough not to pre-empt a stale-if-error answer.
             async with asyncio.timeout(guard.deadline + DEADLINE_BACKSTOP):
-                return await guard.run(
-                    operation, fn, cache_key=cache_key or job_id, tenant=tenant, fresh=fresh
+                if self._tracing is None:
+                    return await guard.run(
+                        operation, fn, cache_key=cache_key or job_id, tenant=tenant, fresh=fresh
+                    )
+                # spans around the call and each vendor attempt (gateway.telemetry)
+                return await self._tracing.call(
+                    backend.name,
+                    vendor,
+                    operation,
+                    job_id,
+                    fn,
+                    lambda traced: guard.run(
+                        operation,
+                        traced,
+                        cache_key=cache_key or job_id,
+                        tenant=tenant,
+                        fresh=fresh,
+                    ),
                 )
         except GatewayError as exc:
             raise exc.with_context(**context) from None

@@ -28,6 +28,7 @@ from ..errors import (
 from ..ids import JobRef, format_job_id
 from ..redact import bounded_vendor_error, scrub_text
 from ..schemas import FieldError, Job, JobStatus, Problem, Result, SubmitRequest
+from ..telemetry import with_trace_headers
 from ..upstream import HttpxUpstream, UpstreamClient
 from .tables import ErrorRule, Operation, StatusTable, find_rule
 from .wire import dig, retry_after_seconds, text
@@ -179,7 +180,7 @@ class Adapter:
                 path,
                 params=params,
                 json_body=json_body,
-                headers=headers,
+                headers=with_trace_headers(headers),  # traceparent when tracing (telemetry)
                 follow_redirects=follow_redirects,
                 close_if_error=self.fresh_connection_after_error,
             )

@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 
 from ..config import DEFAULT_CONFIG_PATH, GatewayConfig, default_config, load_config
 from ..errors import GatewayError
+from ..telemetry import tracing_for
 from .holder import EMBEDDED, GatewayHolder
 from .metrics import Metrics, ResilienceCollector
 from .middleware import RequestContextMiddleware
@@ -52,9 +53,13 @@ def create_app(
         async with holder.running():
             yield
 
+    middleware = [Middleware(RequestContextMiddleware, holder=holder, metrics=metrics)]
+    tracing = tracing_for(loaded.telemetry, label or "<config>")
+    if tracing is not None:  # the server span of each request wraps everything (telemetry)
+        middleware.insert(0, tracing.server_middleware())
     app = Starlette(
         routes=routes(),
-        middleware=[Middleware(RequestContextMiddleware, holder=holder, metrics=metrics)],
+        middleware=middleware,
         exception_handlers={
             GatewayError: gateway_error_handler,
             HTTPException: http_exception_handler,

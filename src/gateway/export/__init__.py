@@ -1,0 +1,1 @@
+"""Sending finished jobs\x27 results elsewhere: MLflow (gateway.export.mlflow)."""

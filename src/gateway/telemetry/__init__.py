@@ -1,0 +1,61 @@
+"""OpenTelemetry traces, the optional `[otel]` extra: a server span per request, a span per
+gateway operation and a client span per vendor attempt, W3C traceparent in and out.
+
+Off, it costs nothing: this module never imports opentelemetry (gateway.telemetry.otel does,
+and is imported only when `telemetry.enabled` is set). The hot path pays one `is None` check
+per call and one context-variable read per vendor request (`with_trace_headers`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigError
+from .settings import TelemetrySettings
+
+if TYPE_CHECKING:
+    from .otel import Tracing
+
+__all__ = ["TRACE_HEADERS", "TelemetrySettings", "tracing_for", "with_trace_headers"]
+
+# The propagation headers (traceparent, tracestate) of the vendor attempt under way; set by
+# the attempt span around one adapter call, read where the vendor request is built.
+TRACE_HEADERS: ContextVar[Mapping[str, str] | None] = ContextVar(
+    "gateway_trace_headers", default=None
+)
+
+
+def with_trace_headers(headers: Mapping[str, str] | None) -> Mapping[str, str] | None:
+    """`headers` plus the current attempt's traceparent (unchanged when not tracing)."""
+    extra = TRACE_HEADERS.get()
+    if extra is None:
+        return headers
+    return {**headers, **extra} if headers else extra
+
+
+def sdk_disabled() -> bool:
+    """OTEL_SDK_DISABLED=true, the standard switch that turns every signal off."""
+    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
+def tracing_for(settings: TelemetrySettings, source: str = "<config>") -> Tracing | None:
+    """The tracer for a config (None: tracing is off). Enabled without the `[otel]` extra
+    installed is a config error that says what to install."""
+    if not settings.enabled or sdk_disabled():
+        return None
+    try:
+        from .otel import Tracing
+    except ImportError:
+        raise ConfigError(
+            source,
+            [
+                (
+                    "telemetry.enabled",
+                    "needs the OpenTelemetry extra: pip install 'eval-gateway[otel]'",
+                )
+            ],
+        ) from None
+    return Tracing.for_settings(settings)
