@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 
 from ..config import DEFAULT_CONFIG_PATH, GatewayConfig, default_config, load_config
 from ..errors import GatewayError
+from ..ui import ui_routes
 from ..telemetry import tracing_for
 from .holder import EMBEDDED, GatewayHolder
 from .metrics import Metrics, ResilienceCollector
@@ -58,7 +59,7 @@ def create_app(
     if tracing is not None:  # the server span of each request wraps everything (telemetry)
         middleware.insert(0, tracing.server_middleware())
     app = Starlette(
-        routes=routes(),
+        routes=[*routes(), *ui_routes()],  # the status board under /ui
         middleware=middleware,
         exception_handlers={
             GatewayError: gateway_error_handler,

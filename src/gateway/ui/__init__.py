@@ -1,0 +1,40 @@
+"""The status board: server-rendered pages under /ui over the job ledger and the live vendor
+answers, served by `eval-gateway serve` (templates, script and styles ship in the package;
+nothing is fetched from elsewhere)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from .login import login_page, logout
+from .pages import cancel_page, compare_page, job_page, jobs_page, overview_page
+
+UI_PATH = "/ui"
+
+
+async def _slash(request: Request) -> Response:
+    return RedirectResponse(UI_PATH, status_code=308)
+
+
+def ui_routes() -> list[BaseRoute]:
+    return [
+        Route(UI_PATH, overview_page, methods=["GET"]),
+        Route(f"{UI_PATH}/", _slash, methods=["GET"]),
+        Route(f"{UI_PATH}/jobs", jobs_page, methods=["GET"]),
+        Route(f"{UI_PATH}/jobs/{{job_id}}", job_page, methods=["GET"]),
+        Route(f"{UI_PATH}/jobs/{{job_id}}/cancel", cancel_page, methods=["GET", "POST"]),
+        Route(f"{UI_PATH}/compare", compare_page, methods=["GET"]),
+        Route(f"{UI_PATH}/login", login_page, methods=["GET", "POST"]),
+        Route(f"{UI_PATH}/logout", logout, methods=["POST"]),
+        Mount(
+            f"{UI_PATH}/static",
+            app=StaticFiles(packages=[("gateway.ui", "static")]),
+            name="ui-static",
+        ),
+    ]
+
+
+__all__ = ["UI_PATH", "ui_routes"]

@@ -1,0 +1,206 @@
+"""View models of the job page and the compare view: the ledger's record and timeline, the
+vendor's live answer, the result's metrics and per-row scores (paged)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+
+from ..adapters.base import Adapter
+from ..adapters.tables import Operation
+from ..errors import GatewayError, JobNotFound
+from ..ids import parse_job_id
+from ..schemas import Job, Link, Metric, Problem, Result, ResultRow
+from ..schemas.ledger import JobRecord, StatusChange
+from ..schemas.status import RESULT_READY_STATUSES
+from ..server.auth import Caller
+from ..server.holder import Generation
+from ..server.plumbing import upstream
+from ..server.problems import problem_base
+from .source import get_record, history
+
+ROWS_PER_PAGE = 25
+MAX_COMPARED = 8
+MAX_RAW_CHARS = 200_000
+
+
+@dataclass
+class JobPage:
+    job_id: str
+    record: JobRecord | None
+    live: Job | None
+    live_problem: Problem | None
+    changes: list[StatusChange]
+    metrics: list[Metric] = field(default_factory=list)
+    rows: list[ResultRow] = field(default_factory=list)
+    rows_total: int = 0
+    rows_page: int = 1
+    links: list[Link] = field(default_factory=list)
+    result_problem: Problem | None = None
+    raw: str | None = None
+    can_cancel: bool = False
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def status(self) -> str:
+        if self.live is not None:
+            return self.live.status.value
+        return self.record.status.value if self.record else "unknown"
+
+    @property
+    def vendor_status(self) -> str | None:
+        if self.live is not None:
+            return self.live.vendor_status
+        return self.record.vendor_status if self.record else None
+
+    @property
+    def terminal(self) -> bool:
+        if self.live is not None:
+            return self.live.terminal
+        return bool(self.record and self.record.terminal)
+
+    @property
+    def error(self) -> Problem | None:
+        if self.live is not None and self.live.error is not None:
+            return self.live.error
+        return self.record.last_problem if self.record else None
+
+    @property
+    def rows_pages(self) -> int:
+        return max(1, -(-self.rows_total // ROWS_PER_PAGE))
+
+
+def cancel_supported(gen: Generation, backend: str) -> bool:
+    """Whether the vendor has a cancel at all (the adapter overrides the refusing default)."""
+    adapter = gen.gateway.backend(backend).adapter
+    return type(adapter).cancel_job is not Adapter.cancel_job
+
+
+def _problem(request: Request, exc: GatewayError) -> Problem:
+    return exc.problem(problem_base(request))
+
+
+async def live_job(
+    request: Request, gen: Generation, caller: Caller, job_id: str, *, raw: bool = False
+) -> Job:
+    backend = parse_job_id(job_id).backend
+    outcome = await upstream(
+        request,
+        gen,
+        backend,
+        Operation.GET_JOB,
+        lambda: gen.gateway.fetch_job(job_id, include_raw=raw, tenant=caller.name),
+    )
+    return outcome.value
+
+
+async def live_result(request: Request, gen: Generation, caller: Caller, job_id: str) -> Result:
+    backend = parse_job_id(job_id).backend
+    outcome = await upstream(
+        request,
+        gen,
+        backend,
+        Operation.GET_RESULT,
+        lambda: gen.gateway.fetch_result(job_id, tenant=caller.name),
+    )
+    return outcome.value
+
+
+async def job_page(
+    request: Request,
+    gen: Generation,
+    caller: Caller,
+    job_id: str,
+    *,
+    rows_page: int = 1,
+    raw: bool = False,
+    with_result: bool = True,
+) -> JobPage:
+    """Everything the job page shows; a vendor failure becomes a shown problem, not an error
+    page, as long as the ledger knows the job."""
+    backend = parse_job_id(job_id).backend  # a malformed id is invalid-request (400)
+    caller.check(gen.config, backend)  # forbidden (403) beyond the key's backends
+    record = await get_record(gen.gateway, job_id)
+    live: Job | None = None
+    live_problem: Problem | None = None
+    try:
+        live = await live_job(request, gen, caller, job_id, raw=raw)
+    except GatewayError as exc:
+        if record is None:
+            raise
+        live_problem = _problem(request, exc)
+    if record is None and live is None:
+        raise JobNotFound("neither the ledger nor the vendor knows this job", job_id=job_id)
+    changes = await history(gen.gateway, job_id) if record is not None else []
+    page = JobPage(
+        job_id=job_id,
+        record=record,
+        live=live,
+        live_problem=live_problem,
+        changes=changes,
+        rows_page=max(1, rows_page),
+        can_cancel=cancel_supported(gen, backend),
+    )
+    if live is not None:
+        page.metrics, page.links = list(live.metrics), list(live.links)
+        if live.raw is not None:
+            page.raw = json.dumps(live.raw, indent=2, sort_keys=True)[:MAX_RAW_CHARS]
+    if record is not None and record.result is not None and not page.metrics:
+        page.metrics = list(record.result.metrics)
+    if with_result and _result_ready(page):
+        await _add_result(request, gen, caller, page)
+    return page
+
+
+def _result_ready(page: JobPage) -> bool:
+    return page.status in {s.value for s in RESULT_READY_STATUSES}
+
+
+async def _add_result(request: Request, gen: Generation, caller: Caller, page: JobPage) -> None:
+    try:
+        result = await live_result(request, gen, caller, page.job_id)
+    except GatewayError as exc:
+        page.result_problem = _problem(request, exc)
+        return
+    if result.metrics:
+        page.metrics = list(result.metrics)
+    page.links = [*page.links, *(a for a in result.artifacts if a not in page.links)]
+    page.rows_total = len(result.rows)
+    page.rows_page = min(page.rows_page, page.rows_pages)
+    start = (page.rows_page - 1) * ROWS_PER_PAGE
+    page.rows = result.rows[start : start + ROWS_PER_PAGE]
+
+
+@dataclass(frozen=True)
+class Compared:
+    job_id: str
+    label: str
+    status: str
+    backend: str
+    metrics: list[Metric]
+    problem: Problem | None = None
+
+
+async def compare(
+    request: Request, gen: Generation, caller: Caller, job_ids: list[str]
+) -> list[Compared]:
+    """The metrics of each picked job: the ledger's result snapshot, else the vendor's."""
+    shown: list[Compared] = []
+    for job_id in list(dict.fromkeys(job_ids))[:MAX_COMPARED]:
+        backend = parse_job_id(job_id).backend
+        caller.check(gen.config, backend)
+        record = await get_record(gen.gateway, job_id)
+        metrics = list(record.result.metrics) if record and record.result else []
+        problem: Problem | None = None
+        status = record.status.value if record else "unknown"
+        if not metrics:
+            try:
+                metrics = list((await live_result(request, gen, caller, job_id)).metrics)
+            except GatewayError as exc:
+                problem = _problem(request, exc)
+        name = record.name if record and record.name else job_id
+        shown.append(Compared(job_id, name, status, backend, metrics, problem))
+    return shown
