@@ -6,13 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Annotated, Any, Protocol, TypeVar
-from urllib.parse import quote
 
-import httpx
 import typer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from .cli_render import print_problem, render_job, render_page, render_result
+from .client.errors import GatewayUnreachable, InvalidGatewayResponse, problem_details
 from .errors import ConfigError, GatewayError
 from .schemas import Job, Page, Problem, Result, Submission
 
@@ -62,59 +61,38 @@ class JobsSource(Protocol):
 
 
 class RemoteJobs:
-    """The gateway's HTTP API."""
+    """The gateway's HTTP API, through the remote client (gateway.client): typed problems,
+    retries on the gateway's 429/503 and connection errors, an idempotency key per submit."""
 
     def __init__(self, url: str, api_key: str | None) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=90.0)
+        from .client import GatewayClient
 
-    def _call(
-        self,
-        model: type[M],
-        method: str,
-        path: str,
-        params: dict[str, str | int] | None = None,
-        *,
-        json: object = None,
-        headers: dict[str, str] | None = None,
-    ) -> M:
         try:
-            response = self.http.request(method, path, params=params, json=json, headers=headers)
-        except httpx.HTTPError as exc:
-            raise Unreachable(f"cannot reach {self.http.base_url}: {exc}") from None
-        check_answer(response, f"{method} {path}")
-        try:
-            return model.model_validate_json(response.content)
-        except ValidationError:
-            raise Unreachable(f"{method} {path}: the answer is not a {model.__name__}") from None
+            self.client = GatewayClient(url, api_key=api_key, timeout=90.0)
+        except ValueError as exc:
+            raise Unreachable(str(exc)) from None
 
     def get_job(self, job_id: str, include_raw: bool) -> Job:
-        return self._call(Job, "GET", f"/v1/jobs/{quote(job_id, safe='')}", _raw(include_raw))
+        return self.client.get_job(job_id, include_raw=include_raw)
 
     def get_result(self, job_id: str, include_raw: bool) -> Result:
-        path = f"/v1/jobs/{quote(job_id, safe='')}/result"
-        return self._call(Result, "GET", path, _raw(include_raw))
+        return self.client.get_result(job_id, include_raw=include_raw)
 
     def cancel_job(self, job_id: str) -> Job:
-        return self._call(Job, "POST", f"/v1/jobs/{quote(job_id, safe='')}/cancel")
+        return self.client.cancel_job(job_id)
 
     def list_jobs(
         self, backend: str, status: str | None, page_size: int, page_token: str | None, raw: bool
     ) -> Page:
-        params: dict[str, str | int] = {"page_size": page_size, **_raw(raw)}
-        if status:
-            params["status"] = status
-        if page_token:
-            params["page_token"] = page_token
-        return self._call(Page, "GET", f"/v1/backends/{quote(backend, safe='')}/jobs", params)
+        return self.client.list_jobs(
+            backend, status=status, page_size=page_size, page_token=page_token, include_raw=raw
+        )
 
     def submit(self, backend: str, request: dict[str, Any], key: str | None) -> Submission:
-        headers = {"Idempotency-Key": key} if key else None
-        path = f"/v1/backends/{quote(backend, safe='')}/jobs"
-        return self._call(Submission, "POST", path, json=request, headers=headers)
+        return self.client.submit(backend, request, idempotency_key=key)
 
     def close(self) -> None:
-        self.http.close()
+        self.client.close()
 
 
 class LocalJobs:
@@ -148,23 +126,6 @@ class LocalJobs:
         self.gw.close()
 
 
-def check_answer(response: httpx.Response, what: str) -> None:
-    """Raise the service's problem (or Unreachable for an error that is not one)."""
-    if response.headers.get("content-type", "").startswith("application/problem+json"):
-        try:
-            problem = Problem.model_validate_json(response.content)
-        except ValidationError:
-            problem = None
-        if problem is not None:
-            raise ProblemAnswer(problem)
-    if response.status_code >= 400:
-        raise Unreachable(f"{what}: HTTP {response.status_code} that is not a problem")
-
-
-def _raw(include_raw: bool) -> dict[str, str | int]:
-    return {"include": "raw"} if include_raw else {}
-
-
 class Session:
     """Open the source, run one call, print the answer or the problem, exit accordingly."""
 
@@ -195,8 +156,10 @@ class Session:
     ) -> None:
         if self.source is not None:
             self.source.close()
-        if isinstance(exc, GatewayError):
-            exc = ProblemAnswer(exc.problem())
+        if isinstance(exc, GatewayUnreachable | InvalidGatewayResponse):
+            exc = Unreachable(exc.detail)  # no gateway answer to show: say what failed
+        elif isinstance(exc, GatewayError):
+            exc = ProblemAnswer(problem_details(exc))  # as the gateway sent it, if it did
         if isinstance(exc, ProblemAnswer):
             print_problem(exc.problem, self.as_json)
             raise typer.Exit(EXIT_PROBLEM) from None
