@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .adapters import adapter_class, api_versions
 from .errors import ConfigError
@@ -216,13 +224,12 @@ class LedgerConfig(_Strict):
     refresher: LedgerRefresherConfig = LedgerRefresherConfig()
     sync: LedgerSyncConfig = LedgerSyncConfig()
 
-    @model_validator(mode="after")
-    def _check_url(self) -> LedgerConfig:
-        if self.url is not None and not self.url.startswith(LEDGER_URL_SCHEMES):
-            raise ValueError(
-                "url must start with sqlite+aiosqlite:// or postgresql+asyncpg:// (or be null)"
-            )
-        return self
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(LEDGER_URL_SCHEMES):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return url
 
 
 class GatewayConfig(_Strict):
