@@ -72,12 +72,15 @@ class Ledger:
         self._results: LRUCache[str, bool] = LRUCache(MAX_REMEMBERED)
         self._callbacks: list[TerminalCallback] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        # The last awaited call's failure, until a later database call succeeds.
         self._awaited_error: str | None = None
+        self._awaited_failed_at = 0.0
 
     @classmethod
     async def open(cls, config: LedgerConfig, *, write_retry_max: float = 5.0) -> Ledger:
         """Check (or create) the schema and start the writer."""
-        ledger = cls(config, write_retry_max=write_retry_max)
+        async with database_errors(ledger_url(config), "be opened"):
+            ledger = cls(config, write_retry_max=write_retry_max)  # may create the directory
         try:
             async with database_errors(ledger.url, "be opened"):
                 await prepare(ledger.engine, shown_url(ledger.url))
@@ -98,14 +101,17 @@ class Ledger:
 
     def health(self) -> LedgerHealth:
         writer = self._writer
-        degraded = writer.failing or self._awaited_error is not None
+        awaited_failing = self._awaited_error is not None and (
+            self._awaited_failed_at > writer.last_ok
+        )
+        degraded = writer.failing or awaited_failing
         return LedgerHealth(
             state="degraded" if degraded else "ok",
             queued=writer.queued,
             written=writer.written,
             failed_writes=writer.failed_writes,
             dropped=writer.dropped,
-            last_error=writer.last_error or self._awaited_error,
+            last_error=writer.last_error if writer.failing else self._awaited_error,
         )
 
     # -- write-behind ---------------------------------------------------------------------
@@ -230,6 +236,7 @@ class Ledger:
 
     def _awaited_failed(self, detail: str) -> None:
         self._awaited_error = detail
+        self._awaited_failed_at = time.monotonic()
 
     # -- reads ----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +77,7 @@ class Writer:
         self.dropped = 0
         self.last_error: str | None = None
         self.failing = False
+        self.last_ok = 0.0  # time.monotonic() of the last batch written
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -146,6 +148,7 @@ class Writer:
             self._stored.update(stored)
             self.written += len(batch)
             self.failing = False
+            self.last_ok = time.monotonic()
             if terminal:
                 self._on_terminal(terminal)
             return
