@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -15,14 +15,14 @@ from tenacity import AsyncRetrying
 
 from ..backends import BackendInfo
 from ..errors import GatewayError
-from ..schemas import Job, JobStatus, Page, Result, Submission, SubmitRequest
+from ..schemas import Job, Page, Result, Submission, SubmitRequest
 from ..schemas.ledger import JobHistory, LedgerPage, LedgerSort
 from ..watch import WAIT_POLL_INITIAL, WAIT_POLL_MAX, JobEvent
 from . import wire
 from .base import MAX_LONG_POLL, ClientSettings, timed_out
 from .errors import GatewayTimedOut, GatewayUnreachable, error_from_response
 from .streams import SseParser, StreamState
-from .wire import Call, M, Many, StatusArg
+from .wire import Call, M, Many, StatusArg, Statuses
 
 
 class AsyncGatewayClient:
@@ -112,22 +112,24 @@ class AsyncGatewayClient:
     async def jobs(
         self,
         *,
-        status: JobStatus | str | Sequence[JobStatus | str] | None = None,
+        status: Statuses = None,
         backend: Many = None,
         vendor: Many = None,
         caller: Many = None,
+        alias: Many = None,
         created_after: datetime | None = None,
         created_before: datetime | None = None,
         updated_after: datetime | None = None,
         updated_before: datetime | None = None,
         name_contains: str | None = None,
-        sort: LedgerSort = "-created",
+        sort: LedgerSort | str = "-created",
         page_size: int = 50,
         page_token: str | None = None,
     ) -> LedgerPage:
-        """A page of the gateway's job ledger (every job it has seen), newest first."""
+        """A page of the gateway's job ledger (every job it has seen), newest first. The HTTP
+        API takes one `vendor`, `caller` and `alias` each; `status` and `backend` may repeat."""
         call = wire.ledger_jobs(
-            status=status, backend=backend, vendor=vendor, caller=caller,
+            status=status, backend=backend, vendor=vendor, caller=caller, alias=alias,
             created_after=created_after, created_before=created_before,
             updated_after=updated_after, updated_before=updated_before,
             name_contains=name_contains, sort=sort, page_size=page_size, page_token=page_token,

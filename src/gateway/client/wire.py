@@ -8,7 +8,7 @@ import json
 import logging
 import random
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -157,15 +157,17 @@ def new_idempotency_key() -> str:
     return f"client-{uuid.uuid4()}"
 
 
-Many = str | Sequence[str] | None
+Many = str | Iterable[str] | None
+Statuses = JobStatus | str | Iterable[JobStatus | str] | None
 
 
 def ledger_jobs(
     *,
-    status: JobStatus | str | Sequence[JobStatus | str] | None,
+    status: Statuses,
     backend: Many,
     vendor: Many,
     caller: Many,
+    alias: Many,
     created_after: datetime | None,
     created_before: datetime | None,
     updated_after: datetime | None,
@@ -178,7 +180,8 @@ def ledger_jobs(
     params: list[tuple[str, str]] = []
     statuses = [status] if isinstance(status, JobStatus | str) else list(status or ())
     params += [("status", _status_text(s)) for s in statuses]
-    for name, value in (("backend", backend), ("vendor", vendor), ("caller", caller)):
+    named = (("backend", backend), ("vendor", vendor), ("caller", caller), ("alias", alias))
+    for name, value in named:
         params += [(name, v) for v in ([value] if isinstance(value, str) else value or ())]
     moments = {
         "created_after": created_after,
