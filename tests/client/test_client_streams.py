@@ -10,9 +10,10 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from gateway import JobNotFound, JobStatus, WaitTimedOut
+from gateway import Forbidden, JobNotFound, JobStatus, WaitTimedOut
 from gateway.client import AsyncGatewayClient, GatewayClient
 from tests.client.conftest import FAST_RETRY, KEY, create_live_job
+from tests.client.test_client_answers import JOB
 from tests.server.proc import Proc
 
 QUEUED, RUNNING, DONE = JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED
@@ -151,3 +152,20 @@ def test_a_problem_event_raises_its_typed_error() -> None:
 def test_no_content_means_the_caller_has_everything() -> None:
     with GatewayClient("http://gw.test", transport=_stream(status=204)) as gw:
         assert list(gw.watch("ls-sim~mmlu~x", last_event_id="ab.3.cd")) == []
+
+
+async def test_the_async_watch_raises_a_problem_event_and_releases_the_stream() -> None:
+    problem = {"type": "/problems/forbidden", "title": "Forbidden", "status": 403}
+    transport = _stream(
+        f"id: ab.1.cd\nevent: status\ndata: {json.dumps(JOB)}\n\n",
+        f"event: problem\ndata: {json.dumps(problem)}\n\n",
+    )
+    async with AsyncGatewayClient("http://gw.test", transport=transport) as gw:
+        stream = gw.watch(JOB["id"])
+        first = await stream.__anext__()
+        assert (first.id, first.seq, first.job.status) == ("ab.1.cd", 1, RUNNING)
+        with pytest.raises(Forbidden):
+            await stream.__anext__()
+        assert stream.last_event_id == "ab.1.cd"
+        with pytest.raises(StopAsyncIteration):  # released: nothing more
+            await stream.__anext__()

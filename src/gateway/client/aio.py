@@ -231,6 +231,13 @@ class RemoteSubscription:
         return self
 
     async def __anext__(self) -> JobEvent:
+        try:
+            return await self._next()
+        except BaseException:  # a problem event, the timeout, a cancel: release the stream
+            await self.aclose()
+            raise
+
+    async def _next(self) -> JobEvent:
         state = self._state
         while not state.done:
             if self._lines is None and not await self._connect():
