@@ -82,6 +82,10 @@ def serve(
         os.environ[CONFIG_ENV] = str(config.resolve())  # read by each worker's app factory
     else:
         os.environ.pop(CONFIG_ENV, None)
+    from .ui import board_url
+
+    shown_port = server.port if port is None else port
+    typer.echo(f"status board: {board_url(host or server.host, shown_port)}", err=True)
     uvicorn.run(
         "gateway.server.app:app_from_env",
         factory=True,

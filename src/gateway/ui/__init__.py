@@ -19,6 +19,14 @@ async def _slash(request: Request) -> Response:
     return RedirectResponse(UI_PATH, status_code=308)
 
 
+def board_url(host: str, port: int) -> str:
+    """The URL `eval-gateway serve` prints for the board (a wildcard bind shown as loopback)."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}{UI_PATH}"
+
+
 def ui_routes() -> list[BaseRoute]:
     return [
         Route(UI_PATH, overview_page, methods=["GET"]),
@@ -37,4 +45,4 @@ def ui_routes() -> list[BaseRoute]:
     ]
 
 
-__all__ = ["UI_PATH", "ui_routes"]
+__all__ = ["UI_PATH", "board_url", "ui_routes"]

@@ -63,6 +63,14 @@ class JobPage:
         return bool(self.record and self.record.terminal)
 
     @property
+    def settled(self) -> bool:
+        """Terminal, and the ledger's timeline shows it too (it writes behind the live read):
+        nothing more will change on the page, so its script stops polling."""
+        if not self.terminal:
+            return False
+        return self.record is None or bool(self.changes and self.changes[-1].status == self.status)
+
+    @property
     def error(self) -> Problem | None:
         if self.live is not None and self.live.error is not None:
             return self.live.error
@@ -73,10 +81,17 @@ class JobPage:
         return max(1, -(-self.rows_total // ROWS_PER_PAGE))
 
 
+# Vendors whose adapter always refuses a cancel (their APIs have none for these jobs).
+NO_CANCEL_VENDORS = frozenset({"digitalocean-genai", "datarobot-genai"})
+
+
 def cancel_supported(gen: Generation, backend: str) -> bool:
-    """Whether the vendor has a cancel at all (the adapter overrides the refusing default)."""
-    adapter = gen.gateway.backend(backend).adapter
-    return type(adapter).cancel_job is not Adapter.cancel_job
+    """Whether the vendor has a cancel at all, so the page offers one only where it can work
+    (a refusal would still be shown as its unsupported-operation problem)."""
+    found = gen.gateway.backend(backend)
+    if found.config.vendor in NO_CANCEL_VENDORS:
+        return False
+    return type(found.adapter).cancel_job is not Adapter.cancel_job
 
 
 def _problem(request: Request, exc: GatewayError) -> Problem:

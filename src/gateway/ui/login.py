@@ -12,7 +12,7 @@ from ..server.plumbing import holder_of
 from ..server.problems import problem_base
 from .pages import problem_page
 from .render import page
-from .session import check_csrf, check_key, log_in, log_out, remember_csrf
+from .session import check_csrf, check_key, log_in, log_out, read_form, remember_csrf
 
 
 def safe_next(target: str | None) -> str:
@@ -34,12 +34,12 @@ async def login_page(request: Request) -> Response:
         problem = None
         status = 200
         if request.method == "POST":
-            form = await request.form()
-            target = safe_next(str(form.get("next") or ""))
+            form = await read_form(request)
+            target = safe_next(form.get("next"))
             try:
                 check_csrf(request, form)
-                key = form.get("api_key")
-                if not isinstance(key, str) or not key.strip():
+                key = form.get("api_key", "")
+                if not key.strip():
                     raise Unauthorized("type the API key you use with the API")
                 check_key(gen, key.strip())
             except GatewayError as exc:
@@ -60,7 +60,7 @@ async def login_page(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     try:
         check_csrf(request, form)
     except GatewayError as exc:

@@ -27,7 +27,7 @@ from ..server.problems import problem_base, request_id_of
 from . import detail, listing
 from .charts import Series
 from .render import page
-from .session import LoginRequired, caller_of, check_csrf, remember_csrf
+from .session import LoginRequired, caller_of, check_csrf, read_form, remember_csrf
 
 log = logging.getLogger("gateway.ui")
 Build = Callable[[Request, Generation, Caller], Awaitable[Response]]
@@ -145,7 +145,7 @@ async def _cancel_form(request: Request, gen: Generation, caller: Caller) -> Res
 
 async def _cancel(request: Request, gen: Generation, caller: Caller) -> Response:
     job_id: str = request.path_params["job_id"]
-    check_csrf(request, await request.form())
+    check_csrf(request, await read_form(request))
     backend = parse_job_id(job_id).backend
     caller.check(gen.config, backend)
     await upstream(

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from starlette.datastructures import FormData, Headers
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -65,14 +65,21 @@ def remember_csrf(request: Request, response: Response) -> None:
         _set_cookie(request, response, CSRF_COOKIE, csrf_token(request))
 
 
-def check_csrf(request: Request, form: FormData) -> None:
+async def read_form(request: Request) -> dict[str, str]:
+    """An urlencoded form body (all our forms are; the middleware bounds its size). Parsed
+    here rather than by starlette, which would need python-multipart for any form."""
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+
+
+def check_csrf(request: Request, form: dict[str, str]) -> None:
     """Refuse a POST that did not come from one of our own forms."""
     origin = request.headers.get("origin")
     if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
         raise Forbidden("this form was sent from another site (Origin does not match)")
-    sent = form.get(CSRF_FIELD)
+    sent = form.get(CSRF_FIELD, "")
     expected = request.cookies.get(CSRF_COOKIE, "")
-    if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent, expected):
+    if not sent or not expected or not hmac.compare_digest(sent, expected):
         raise Forbidden(
             "the form's CSRF token is missing or stale; reload the page and send it again"
         )
