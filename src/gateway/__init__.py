@@ -2,7 +2,7 @@
 
 from gateway import Gateway
 with Gateway("config.example.yaml") as gw:
-    job = gw.get_job("ls-sim~mmlu~eval-completed")
+    job = gw.get_job("ls-sim~mmlu~0")
 """
 
 from .backends import BackendInfo
@@ -14,7 +14,6 @@ from .errors import (
     GatewayError,
     InternalError,
     InvalidRequest,
-    JobAlreadyTerminal,
     JobNotFound,
     JobNotReady,
     NotFound,
@@ -60,7 +59,6 @@ __all__ = [
     "InternalError",
     "InvalidRequest",
     "Job",
-    "JobAlreadyTerminal",
     "JobNotFound",
     "JobNotReady",
     "JobRef",

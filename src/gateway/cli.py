@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 
 from . import cli_watch  # noqa: F401  (registers `jobs submit` and `jobs watch`)
+from .cli_export import export_app
 from .cli_jobs import jobs_app
 from .config import DEFAULT_CONFIG_PATH, GatewayConfig, load_config
 from .errors import ConfigError
@@ -29,6 +30,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(export_app, name="export")  # export mlflow JOB_ID...
 
 EXIT_CONFIG = 2
 LOG_LEVELS = ("debug", "info", "warning", "error")
