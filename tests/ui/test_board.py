@@ -248,3 +248,32 @@ def test_screenshots(board: Board, tab: Tab, screenshots: Path | None) -> None:
     for name, path in shots.items():
         tab.page.goto(f"{board.url}{path}")
         tab.page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+
+
+def test_per_row_scores_are_paged_and_the_raw_payload_comes_on_request(
+    board: Board, tab: Tab
+) -> None:
+    done = board.api.get(
+        "/v1/jobs", params={"backend": "do-sim", "status": "succeeded", "page_size": 50}
+    ).json()["items"]
+    job_id = next(
+        j["id"]
+        for j in done
+        if len(board.api.get(f"/v1/jobs/{j['id']}/result").json()["rows"]) >= 3
+    )
+    page = tab.page
+    page.goto(f"{board.url}/ui/jobs/{quote(job_id)}?rows_per_page=2")
+    first = page.locator("#rows tbody tr").all_inner_texts()
+    assert len(first) == 2
+    page.get_by_role("link", name="Next rows").click()
+    page.wait_for_url("**rows_page=2**")
+    second = page.locator("#rows tbody tr").all_inner_texts()
+    assert len(second) in (1, 2) and not set(first) & set(second)
+    assert page.get_by_role("link", name="First rows").count() == 1
+
+    assert page.locator("pre.raw").count() == 0  # not unless asked for
+    page.get_by_role("link", name="Show the vendor's raw payload").click()
+    page.wait_for_url("**raw=1**")
+    raw = page.locator("pre.raw").inner_text()
+    vendor = board.api.get(f"/v1/jobs/{job_id}", params={"include": "raw"}).json()["raw"]
+    assert all(f'"{key}"' in raw for key in vendor)

@@ -9,9 +9,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .login import login_page, logout
-from .pages import cancel_page, compare_page, job_page, jobs_page, overview_page
-
 UI_PATH = "/ui"
 
 
@@ -28,6 +25,10 @@ def board_url(host: str, port: int) -> str:
 
 
 def ui_routes() -> list[BaseRoute]:
+    # Imported here: the pages import gateway.server, whose app imports this package.
+    from .login import login_page, logout
+    from .pages import cancel_page, compare_page, job_page, jobs_page, overview_page
+
     return [
         Route(UI_PATH, overview_page, methods=["GET"]),
         Route(f"{UI_PATH}/", _slash, methods=["GET"]),

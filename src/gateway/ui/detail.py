@@ -3,9 +3,11 @@ vendor's live answer, the result's metrics and per-row scores (paged)."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.requests import Request
 
@@ -23,6 +25,7 @@ from ..server.problems import problem_base
 from .source import get_record, history
 
 ROWS_PER_PAGE = 25
+MAX_ROWS_PER_PAGE = 100
 MAX_COMPARED = 8
 MAX_RAW_CHARS = 200_000
 
@@ -36,8 +39,11 @@ class JobPage:
     changes: list[StatusChange]
     metrics: list[Metric] = field(default_factory=list)
     rows: list[ResultRow] = field(default_factory=list)
-    rows_total: int = 0
+    rows_total: int | None = 0  # None: the vendor pages its rows and gives no total
     rows_page: int = 1
+    rows_token: str | None = None  # the vendor's token of the next page of rows
+    rows_more: bool = False
+    rows_per_page: int = ROWS_PER_PAGE
     links: list[Link] = field(default_factory=list)
     result_problem: Problem | None = None
     raw: str | None = None
@@ -77,8 +83,8 @@ class JobPage:
         return self.record.last_problem if self.record else None
 
     @property
-    def rows_pages(self) -> int:
-        return max(1, -(-self.rows_total // ROWS_PER_PAGE))
+    def rows_shown(self) -> bool:
+        return bool(self.rows) or self.rows_page > 1
 
 
 # Vendors whose adapter always refuses a cancel (their APIs have none for these jobs).
@@ -112,14 +118,29 @@ async def live_job(
     return outcome.value
 
 
-async def live_result(request: Request, gen: Generation, caller: Caller, job_id: str) -> Result:
+def _pages_rows(gen: Generation) -> bool:
+    """Whether this gateway reads a result's rows a page at a time (page_size/page_token)."""
+    return "page_token" in inspect.signature(gen.gateway.fetch_result).parameters
+
+
+async def live_result(
+    request: Request,
+    gen: Generation,
+    caller: Caller,
+    job_id: str,
+    rows_token: str | None = None,
+    rows_per_page: int = ROWS_PER_PAGE,
+) -> Result:
     backend = parse_job_id(job_id).backend
+    paging: dict[str, Any] = {}
+    if _pages_rows(gen):
+        paging = {"page_size": rows_per_page, "page_token": rows_token}
     outcome = await upstream(
         request,
         gen,
         backend,
         Operation.GET_RESULT,
-        lambda: gen.gateway.fetch_result(job_id, tenant=caller.name),
+        lambda: gen.gateway.fetch_result(job_id, tenant=caller.name, **paging),
     )
     return outcome.value
 
@@ -131,6 +152,8 @@ async def job_page(
     job_id: str,
     *,
     rows_page: int = 1,
+    rows_token: str | None = None,
+    rows_per_page: int = ROWS_PER_PAGE,
     raw: bool = False,
     with_result: bool = True,
 ) -> JobPage:
@@ -157,6 +180,8 @@ async def job_page(
         live_problem=live_problem,
         changes=changes,
         rows_page=max(1, rows_page),
+        rows_token=rows_token,
+        rows_per_page=min(max(1, rows_per_page), MAX_ROWS_PER_PAGE),
         can_cancel=cancel_supported(gen, backend),
     )
     if live is not None:
@@ -176,17 +201,28 @@ def _result_ready(page: JobPage) -> bool:
 
 async def _add_result(request: Request, gen: Generation, caller: Caller, page: JobPage) -> None:
     try:
-        result = await live_result(request, gen, caller, page.job_id)
+        result = await live_result(
+            request, gen, caller, page.job_id, page.rows_token, page.rows_per_page
+        )
     except GatewayError as exc:
         page.result_problem = _problem(request, exc)
         return
     if result.metrics:
         page.metrics = list(result.metrics)
     page.links = [*page.links, *(a for a in result.artifacts if a not in page.links)]
-    page.rows_total = len(result.rows)
-    page.rows_page = min(page.rows_page, page.rows_pages)
-    start = (page.rows_page - 1) * ROWS_PER_PAGE
-    page.rows = result.rows[start : start + ROWS_PER_PAGE]
+    if _pages_rows(gen):  # the vendor's page of rows, and its token for the next one
+        page.rows = result.rows[: page.rows_per_page]
+        page.rows_token = getattr(result, "next_page_token", None)
+        page.rows_more = page.rows_token is not None
+        page.rows_total = len(page.rows) if page.rows_page == 1 and not page.rows_more else None
+        return
+    page.rows_total = len(result.rows)  # every row in one answer: paged here
+    size = page.rows_per_page
+    pages = max(1, -(-len(result.rows) // size))
+    page.rows_page = min(page.rows_page, pages)
+    start = (page.rows_page - 1) * size
+    page.rows = result.rows[start : start + size]
+    page.rows_more, page.rows_token = page.rows_page < pages, None
 
 
 @dataclass(frozen=True)

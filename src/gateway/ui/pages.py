@@ -127,6 +127,8 @@ async def _job(request: Request, gen: Generation, caller: Caller) -> Response:
         caller,
         job_id,
         rows_page=_int(request, "rows_page"),
+        rows_token=request.query_params.get("rows_token") or None,
+        rows_per_page=_int(request, "rows_per_page", detail.ROWS_PER_PAGE),
         raw=request.query_params.get("raw") == "1",
     )
     context = {
