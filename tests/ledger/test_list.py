@@ -78,12 +78,24 @@ async def test_sorts_by_created_and_updated_both_ways(ledger: Ledger) -> None:
     assert stamps == sorted(stamps) and oldest.items[-1].status is JobStatus.CANCELLED
 
 
-@pytest.mark.parametrize("sort", ["-created", "created", "-updated", "updated"])
+SHAPES = {
+    "all": LedgerQuery(),
+    # Several backends or statuses: the page is merged from one ordered branch per value.
+    "two backends in scope": LedgerQuery(allowed_backends=frozenset({"ls-sim", "do-sim", "x"})),
+    "four statuses": LedgerQuery(statuses=tuple(STATUSES)),
+}
+
+
+@pytest.mark.parametrize(
+    ("shape", "sort"),
+    [("all", sort) for sort in ("-created", "created", "-updated", "updated")]
+    + [(shape, sort) for shape in list(SHAPES)[1:] for sort in ("-created", "updated")],
+)
 async def test_paging_1000_rows_has_no_duplicates_or_gaps_under_concurrent_inserts(
-    ledger: Ledger, sort: str
+    ledger: Ledger, shape: str, sort: str
 ) -> None:
     await _fill(ledger, 1000)
-    query = LedgerQuery(sort=sort, page_size=37)  # type: ignore[arg-type]
+    query = replace(SHAPES[shape], sort=sort, page_size=37)  # type: ignore[arg-type]
     seen: list[str] = []
     pages = 0
     extra = 5000
@@ -91,6 +103,8 @@ async def test_paging_1000_rows_has_no_duplicates_or_gaps_under_concurrent_inser
         page = await ledger.list(query)
         seen += [r.id for r in page.items]
         pages += 1
+        keys = [(r.updated_at if "updated" in sort else r.created_at, r.id) for r in page.items]
+        assert keys == sorted(keys, reverse=sort.startswith("-"))  # type: ignore[type-var]
         for _ in range(3):  # other callers keep adding jobs (some created "in the past")
             ledger.observe(make_job(extra, created=EPOCH + timedelta(seconds=extra % 997)), "read")
             extra += 1

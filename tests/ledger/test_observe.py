@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
 import sqlalchemy as sa
 
-from gateway.ledger import Ledger
+from gateway.ledger import Ledger, LedgerQuery
 from gateway.ledger.tables import jobs, status_changes
 from gateway.schemas import Metric, Problem, Result
 from gateway.schemas.ledger import JobRecord
@@ -165,3 +166,17 @@ async def test_observe_never_awaits_the_database(ledger: Ledger) -> None:
     assert before == 0
     await ledger.flush()
     assert ledger.health().queued == 0
+
+
+async def test_two_replicas_seeing_the_same_new_job_record_it_once(
+    open_ledger: OpenLedger,
+) -> None:
+    one, two = await open_ledger(), await open_ledger()
+    for n in range(20):
+        one.observe(make_job(n), "read")
+        two.observe(make_job(n), "watch")
+    await asyncio.gather(one.flush(), two.flush())
+    page = await one.list(LedgerQuery(page_size=100))
+    assert len(page.items) == 20
+    for n in range(20):
+        assert len(await two.history(make_job(n).id)) == 1

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from cachetools import LRUCache
+from cachetools import LRUCache, TTLCache
 
 from ..config import LedgerConfig
 from ..schemas import Job, Problem, Result
@@ -37,6 +37,9 @@ log = logging.getLogger("gateway.ledger")
 # (it orders the refresher's work), so steady polling of one job costs no database work.
 TOUCH_SECONDS = 60.0
 CLOSE_SECONDS = 5.0  # aclose waits this long for queued writes
+# Counts per status cost a pass over every matching row; a dashboard polling a filter and a
+# caller paging through one reuse them for this long (they may lag changes by as much).
+COUNTS_SECONDS = 2.0
 
 TerminalCallback = Callable[[JobRecord], Awaitable[None]]
 
@@ -70,6 +73,7 @@ class Ledger:
         )
         self._seen: LRUCache[str, _Seen] = LRUCache(MAX_REMEMBERED)
         self._results: LRUCache[str, bool] = LRUCache(MAX_REMEMBERED)
+        self._counts: TTLCache[str, dict[str, int]] = TTLCache(256, COUNTS_SECONDS)
         self._callbacks: list[TerminalCallback] = []
         self._tasks: set[asyncio.Task[None]] = set()
         # The last awaited call's failure, until a later database call succeeds.
@@ -261,11 +265,16 @@ class Ledger:
     async def _page(self, query: LedgerQuery, *, with_counts: bool) -> LedgerPage:
         position = decode_token(query)
         counts: dict[str, int] = {}
+        fingerprint = query.fingerprint()
         async with self._awaited("list jobs"), self.engine.connect() as conn:
             rows = (await conn.execute(page_select(query, position))).all()
             if with_counts:
-                for status, count in await conn.execute(counts_select(query)):
-                    counts[status] = count
+                cached = self._counts.get(fingerprint)
+                if cached is None:
+                    found = await conn.execute(counts_select(query))
+                    cached = {status: count for status, count in found}
+                    self._counts[fingerprint] = cached
+                counts = dict(cached)
         items = [record_from_row(row) for row in rows[: query.page_size]]
         token = None
         if len(rows) > query.page_size:

@@ -22,6 +22,7 @@ from .tables import jobs
 MAX_PAGE_SIZE = 500
 MAX_TOKEN_LENGTH = 1024
 MAX_NAME_FILTER = 200
+MAX_BRANCHES = 16  # values of a multi-backend/status filter merged branch by branch
 SORTS: tuple[str, ...] = ("created", "-created", "updated", "-updated")
 # Tokens are positions, not credentials (scope is applied on every page); the MAC only makes
 # an edited or truncated token an invalid request instead of a silently wrong page.
@@ -93,19 +94,24 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def sort_column(sort: str) -> sa.Column[Any]:
-    return jobs.c.updated_us if sort.lstrip("-") == "updated" else jobs.c.listed_us
+def _backend_set(query: LedgerQuery) -> list[str] | None:
+    """The backends the query may return (the filter within the scope); None: any."""
+    chosen: set[str] | None = set(query.backends) if query.backends else None
+    if query.allowed_backends is not None:
+        chosen = set(query.allowed_backends) if chosen is None else chosen & query.allowed_backends
+    return None if chosen is None else sorted(chosen)
 
 
-def filters(query: LedgerQuery, *, with_status: bool = True) -> list[sa.ColumnElement[bool]]:
+def filters(
+    query: LedgerQuery, *, with_status: bool = True, with_backends: bool = True
+) -> list[sa.ColumnElement[bool]]:
     c = jobs.c
     where: list[sa.ColumnElement[bool]] = []
-    if query.allowed_backends is not None:
-        where.append(c.backend.in_(sorted(query.allowed_backends)))
+    backends = _backend_set(query)
+    if with_backends and backends is not None:
+        where.append(c.backend.in_(backends))
     if with_status and query.statuses:
-        where.append(c.status.in_(sorted({JobStatus(s).value for s in query.statuses})))
-    if query.backends:
-        where.append(c.backend.in_(sorted(set(query.backends))))
+        where.append(c.status.in_(_status_values(query)))
     if query.vendors:
         where.append(c.vendor.in_(sorted(set(query.vendors))))
     if query.callers:
@@ -120,8 +126,12 @@ def filters(query: LedgerQuery, *, with_status: bool = True) -> list[sa.ColumnEl
         where.append(c.updated_us < to_us(query.updated_before))
     if query.name_contains:
         pattern = "%" + _escape_like(query.name_contains.lower()) + "%"
-        where.append(sa.func.lower(c.name).like(pattern, escape="\\"))
+        where.append(c.name_folded.like(pattern, escape="\\"))
     return where
+
+
+def _status_values(query: LedgerQuery) -> list[str]:
+    return sorted({JobStatus(s).value for s in query.statuses})
 
 
 def _escape_like(text: str) -> str:
@@ -129,16 +139,56 @@ def _escape_like(text: str) -> str:
 
 
 def page_select(query: LedgerQuery, position: tuple[int, str] | None) -> sa.Select[Any]:
-    key = sort_column(query.sort)
+    """One page (plus one row, to know whether another follows) in keyset order.
+
+    With several backends (or statuses) the page is merged from one ordered branch per value:
+    each branch walks its (value, sort key, id) index, instead of the database sorting every
+    matching row (tens of milliseconds at 100,000 rows).
+    """
+    key_name = "updated_us" if query.sort.lstrip("-") == "updated" else "listed_us"
     descending = query.sort.startswith("-")
-    where = filters(query)
+    limit = query.page_size + 1
+    backends = _backend_set(query)
+    statuses = _status_values(query) if query.statuses else None
+    split: tuple[sa.Column[Any], list[str]] | None = None
+    if backends is not None and 1 < len(backends) <= MAX_BRANCHES:
+        split = (jobs.c.backend, backends)
+    elif backends is None and statuses is not None and 1 < len(statuses) <= MAX_BRANCHES:
+        split = (jobs.c.status, statuses)
+    if split is None:
+        return _ordered(
+            sa.select(jobs).where(*filters(query)), jobs.c, key_name, descending, position
+        ).limit(limit)
+    column, values = split
+    common = filters(
+        query, with_backends=column is not jobs.c.backend, with_status=column is not jobs.c.status
+    )
+    branches = [
+        _ordered(
+            sa.select(jobs).where(column == value, *common), jobs.c, key_name, descending, position
+        )
+        .limit(limit)
+        .subquery()
+        for value in values
+    ]
+    merged = sa.union_all(*(sa.select(branch) for branch in branches)).subquery()
+    return _ordered(sa.select(merged), merged.c, key_name, descending, None).limit(limit)
+
+
+def _ordered(
+    select: sa.Select[Any],
+    columns: Any,
+    key_name: str,
+    descending: bool,
+    position: tuple[int, str] | None,
+) -> sa.Select[Any]:
+    key, ident = columns[key_name], columns["id"]
     if position is not None:
-        after = sa.tuple_(key, jobs.c.id)
+        after = sa.tuple_(key, ident)
         mark = sa.tuple_(sa.literal(position[0]), sa.literal(position[1]))
-        where.append(after < mark if descending else after > mark)
-    order = (key.desc(), jobs.c.id.desc()) if descending else (key.asc(), jobs.c.id.asc())
-    # One row more than the page: whether there is a next page, without a count.
-    return sa.select(jobs).where(*where).order_by(*order).limit(query.page_size + 1)
+        select = select.where(after < mark if descending else after > mark)
+    order = (key.desc(), ident.desc()) if descending else (key.asc(), ident.asc())
+    return select.order_by(*order)
 
 
 def counts_select(query: LedgerQuery) -> sa.Select[Any]:

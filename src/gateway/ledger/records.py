@@ -70,6 +70,7 @@ def job_values(job: Job, observed: int) -> dict[str, Any]:
         "api_version": job.api_version,
         "vendor_ids": [job.vendor_job_id],
         "name": job.name,
+        "name_folded": job.name.lower() if job.name is not None else None,
         "status": job.status.value,
         "vendor_status": job.vendor_status,
         "terminal": job.status.terminal,

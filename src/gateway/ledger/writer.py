@@ -177,8 +177,16 @@ class Writer:
         became_terminal: list[str] = []
         changes: list[dict[str, Any]] = []
         touches: dict[str, int] = {}
+        fresh: dict[str, dict[str, Any]] = {}  # new rows, inserted together (one statement)
+
+        async def insert_fresh(before: str) -> None:
+            if before in fresh:  # a later write of a row not inserted yet
+                await conn.execute(jobs.insert(), list(fresh.values()))
+                fresh.clear()
+
         for item in batch:
             if isinstance(item, Update):
+                await insert_fresh(item.job_id)
                 await conn.execute(jobs.update().where(jobs.c.id == item.job_id), item.values)
                 if "at_vendor" in item.values and item.job_id in stored:
                     old = stored[item.job_id]
@@ -196,11 +204,12 @@ class Writer:
                 touches[job.id] = seen
                 continue
             if prev is None:
-                await conn.execute(jobs.insert(), new_job_row(job, seen))
+                fresh[job.id] = new_job_row(job, seen)
             else:
+                await insert_fresh(job.id)
                 # An answer without a name or creation time does not erase the known ones.
                 values = job_values(job, seen)
-                for kept in ("name", "created_us", "api_version"):
+                for kept in ("name", "name_folded", "created_us", "api_version"):
                     if values[kept] is None:
                         del values[kept]
                 if (prev.status, prev.vendor_status, prev.progress) == (
@@ -228,6 +237,8 @@ class Writer:
             if job.terminal and (prev is None or not prev.terminal):
                 became_terminal.append(job.id)
             stored[job.id] = now
+        if fresh:
+            await conn.execute(jobs.insert(), list(fresh.values()))
         if changes:
             await conn.execute(status_changes.insert(), changes)
         if touches:

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("api_version", sa.String(32)),
         sa.Column("vendor_ids", sa.JSON, nullable=False),
         sa.Column("name", sa.Text),
+        sa.Column("name_folded", sa.Text),
         sa.Column("caller", sa.String(128)),
         sa.Column("idempotency_key", sa.String(255)),
         sa.Column("submission", sa.JSON),
@@ -49,10 +50,12 @@ def upgrade() -> None:
         ("ix_jobs_status_listed", ["status", "listed_us", "id"]),
         ("ix_jobs_status_updated", ["status", "updated_us", "id"]),
         ("ix_jobs_backend_listed", ["backend", "listed_us", "id"]),
+        ("ix_jobs_backend_updated", ["backend", "updated_us", "id"]),
         ("ix_jobs_backend_status", ["backend", "status"]),
         ("ix_jobs_vendor_listed", ["vendor", "listed_us"]),
         ("ix_jobs_caller_listed", ["caller", "listed_us"]),
         ("ix_jobs_refresh", ["terminal", "last_seen_us"]),
+        ("ix_jobs_status_name", ["status", "name_folded"]),
     ):
         op.create_index(name, "jobs", columns)
     op.create_table(
