@@ -108,6 +108,32 @@ def test_a_running_job_turns_succeeded_on_the_open_page(board: Board, tab: Tab) 
         board.sim_clock(freeze=False)
 
 
+def test_the_jobs_table_alone_follows_the_vendor(board: Board, tab: Tab) -> None:
+    """No job page open, no refresher: the table's own poll reads its moving rows."""
+    board.sim_clock(freeze=True)
+    try:
+        job_id = board.new_remote_job(
+            [
+                {"status": "scheduled", "seconds": 60},
+                {"status": "in_progress", "seconds": 60},
+                {"status": "completed"},
+            ]
+        )
+        board.api.get(f"/v1/jobs/{job_id}")  # seen once, so the ledger lists it
+        page = tab.page
+        page.goto(f"{board.url}/ui/jobs?backend=ls-remote&sort=-created")
+        row = page.locator(f"#jobs tr[data-job='{job_id}']")
+        row.wait_for()
+        page.evaluate("window.__no_reload = true")
+        board.sim_clock(advance=90)
+        page.locator(f"#jobs tr[data-job='{job_id}'][data-status='running']").wait_for()
+        board.sim_clock(advance=90)
+        page.locator(f"#jobs tr[data-job='{job_id}'][data-status='succeeded']").wait_for()
+        assert page.evaluate("window.__no_reload") is True
+    finally:
+        board.sim_clock(freeze=False)
+
+
 def test_cancel_asks_first_then_cancels(board: Board, tab: Tab) -> None:
     job_id = board.new_remote_job([{"status": "in_progress"}])
     page = tab.page
@@ -277,3 +303,7 @@ def test_per_row_scores_are_paged_and_the_raw_payload_comes_on_request(
     raw = page.locator("pre.raw").inner_text()
     vendor = board.api.get(f"/v1/jobs/{job_id}", params={"include": "raw"}).json()["raw"]
     assert all(f'"{key}"' in raw for key in vendor)
+
+
+def test_serve_prints_the_board_url(board: Board) -> None:
+    assert f"status board: {board.url}/ui" in board.proc.log_text()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +27,7 @@ from ..server.plumbing import holder_of, upstream
 from ..server.problems import problem_base, request_id_of
 from . import detail, listing
 from .charts import Series
+from .freshen import freshen
 from .render import page
 from .session import LoginRequired, caller_of, check_csrf, read_form, remember_csrf
 
@@ -87,6 +89,11 @@ async def serve_page(request: Request, build: Build) -> Response:
         return response
 
 
+def _polled(request: Request) -> bool:
+    """A live poll of an open page (not its first load, which stays a ledger read only)."""
+    return request.query_params.get("fragment") == "live"
+
+
 def _query(request: Request) -> str:
     return f"?{request.url.query}" if request.url.query else ""
 
@@ -96,12 +103,16 @@ def _query(request: Request) -> str:
 
 async def _overview(request: Request, gen: Generation, caller: Caller) -> Response:
     view = await listing.overview(gen, holder_of(request), caller)
+    if _polled(request):
+        view = replace(view, running=await freshen(gen, caller, view.running))
     return page(request, "overview.html", {**common(request, gen, caller, "overview"), "v": view})
 
 
 async def _jobs(request: Request, gen: Generation, caller: Caller) -> Response:
     wanted = listing.parse_filter(request.query_params, gen)
     table = await listing.jobs_table(gen, caller, wanted)
+    if _polled(request):
+        table.page.items = await freshen(gen, caller, table.page.items)
     context = {
         **common(request, gen, caller, "jobs"),
         "t": table,
