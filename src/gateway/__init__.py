@@ -2,7 +2,7 @@
 
 from gateway import Gateway
 with Gateway("config.example.yaml") as gw:
-    job = gw.get_job("ls-sim~mmlu~0")
+    job = gw.get_job("ls-sim~mmlu~eval-completed")
 """
 
 from .backends import BackendInfo
@@ -14,6 +14,7 @@ from .errors import (
     GatewayError,
     InternalError,
     InvalidRequest,
+    JobAlreadyTerminal,
     JobNotFound,
     JobNotReady,
     NotFound,
@@ -59,6 +60,7 @@ __all__ = [
     "InternalError",
     "InvalidRequest",
     "Job",
+    "JobAlreadyTerminal",
     "JobNotFound",
     "JobNotReady",
     "JobRef",

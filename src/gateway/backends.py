@@ -47,18 +47,25 @@ class Backend:
 
 
 def open_backend(
-    name: str, config: BackendConfig, transport: httpx.AsyncBaseTransport | None = None
+    name: str,
+    config: BackendConfig,
+    transport: httpx.AsyncBaseTransport | None = None,
+    sim_state: SimState | None = None,
 ) -> Backend:
     """Build the backend's adapter over its own pooled HTTP client (never retrying itself):
     aiohttp for a real vendor, httpx for a given transport, a simulator or `http_client:
-    httpx` (see gateway.upstream)."""
+    httpx` (see gateway.upstream). `sim_state`: a simulated backend's jobs to carry on
+    (kept across a config reload; not seeded again)."""
     cls = adapter_class(config.vendor, config.api_version)
     api_key = config.api_key.get_secret_value() if config.api_key else None
     headers = cls.auth_headers(api_key, config.effective_auth_scheme) if api_key else {}
     simulator: Starlette | None = None
     base_url = config.base_url
     if config.simulated:
-        simulator = create_app(config.vendor, api_key=api_key)
+        # A new simulator draws its ids from the process-wide sequence (never reused, even
+        # by a simulator rebuilt on reload); a kept one carries its jobs and is not reseeded.
+        state = sim_state or SimState(api_key=api_key, process_wide_ids=True)
+        simulator = create_app(config.vendor, state=state, api_key=api_key, seed=sim_state is None)
         base_url = sim_base_url(config.vendor)
         transport = transport or SimTransport(simulator)
     t = config.timeouts

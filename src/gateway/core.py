@@ -26,6 +26,7 @@ from .errors import (
     GatewayError,
     InternalError,
     InvalidRequest,
+    JobAlreadyTerminal,
     UnknownBackend,
     UpstreamInvalidResponse,
     UpstreamTimeout,
@@ -33,6 +34,7 @@ from .errors import (
 from .ids import JobRef, format_job_id, parse_job_id
 from .paging import check_page_size, decode_page_token, encode_page_token
 from .resilience import BackendGuard, Outcome, ResilienceHub
+from .resilience.verdict import answer_verdict, error_verdict
 from .schemas import FieldError, Job, JobStatus, Page, Result, Submission, SubmitRequest
 from .simulators import SimState
 from .submission import IdempotencyStore, Submitter
@@ -61,7 +63,7 @@ class AsyncGateway:
     """Reach every configured backend through one canonical API.
 
     >>> async with AsyncGateway("config.example.yaml") as gw:   # doctest: +SKIP
-    ...     job = await gw.get_job("ls-sim~mmlu~0")
+    ...     job = await gw.get_job("ls-sim~mmlu~eval-completed")
     """
 
     def __init__(
@@ -70,13 +72,19 @@ class AsyncGateway:
         *,
         transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
         on_unknown_status: Callable[[str, str], None] | None = None,
+        on_vendor_outcome: Callable[[str, str], None] | None = None,
+        sim_states: Mapping[str, SimState] | None = None,
     ) -> None:
         self.config = _as_config(config)
         # Called with (backend, vendor word) for each unmappable status seen (e.g. a metric).
         self._on_unknown_status = on_unknown_status
+        # Called with (backend, outcome slug or "ok") for each call that asked the vendor, or
+        # whose vendor failure a stale answer covered (the proxy's health book).
+        self._on_vendor_outcome = on_vendor_outcome
         transports = transports or {}
+        sim_states = sim_states or {}
         self._backends = {
-            name: open_backend(name, cfg, transports.get(name))
+            name: open_backend(name, cfg, transports.get(name), sim_states.get(name))
             for name, cfg in self.config.backends.items()
         }
         self._unknown_seen: set[tuple[str, str]] = set()
@@ -242,16 +250,38 @@ class AsyncGateway:
         return self.watcher.watch(job_id, last_event_id=last_event_id)
 
     async def cancel_job(self, job_id: str, *, tenant: str | None = None) -> Job:
-        """Cancel a job; answers the job as it stands after the cancel (cache invalidated)."""
+        """Cancel a job; answers the job as it stands after the cancel (cache invalidated).
+
+        One rule for every vendor: a job that already finished is `JobAlreadyTerminal` (409,
+        `job_status` its terminal status), since the cancel changes nothing. The job is read
+        fresh first; a vendor's own "already finished" answer (its error table) is the same.
+        """
         backend, ref = self._locate(job_id)
-        outcome = await self._call(
-            backend,
-            Operation.CANCEL,
-            lambda: backend.adapter.cancel_job(ref),
-            job_id=job_id,
-            tenant=tenant,
-        )
+        await self._refuse_if_terminal(job_id, tenant)
+        try:
+            outcome = await self._call(
+                backend,
+                Operation.CANCEL,
+                lambda: backend.adapter.cancel_job(ref),
+                job_id=job_id,
+                tenant=tenant,
+            )
+        except JobAlreadyTerminal as exc:
+            if exc.job_status is None:  # the vendor said so: read which terminal status
+                await self._refuse_if_terminal(job_id, tenant)
+            raise
         return outcome.value.model_copy(update={"raw": None})
+
+    async def _refuse_if_terminal(self, job_id: str, tenant: str | None) -> None:
+        job = (await self.fetch_job(job_id, fresh=True, tenant=tenant)).value
+        if job.status.terminal:
+            raise JobAlreadyTerminal(
+                f"the job is already {job.status.value}: there is nothing to cancel",
+                backend=job.backend,
+                vendor=job.vendor,
+                job_id=job_id,
+                job_status=job.status.value,
+            )
 
     async def submit(
         self,
@@ -379,37 +409,46 @@ class AsyncGateway:
             # a backstop, late enough not to pre-empt a stale-if-error answer.
             async with asyncio.timeout(guard.deadline + DEADLINE_BACKSTOP):
                 if self._tracing is None:
-                    return await guard.run(
+                    outcome = await guard.run(
                         operation, fn, cache_key=cache_key or job_id, tenant=tenant, fresh=fresh
                     )
-                # spans around the call and each vendor attempt (gateway.telemetry)
-                return await self._tracing.call(
-                    backend.name,
-                    vendor,
-                    operation,
-                    job_id,
-                    fn,
-                    lambda traced: guard.run(
+                else:  # spans around the call and each vendor attempt (gateway.telemetry)
+                    outcome = await self._tracing.call(
+                        backend.name,
+                        vendor,
                         operation,
-                        traced,
-                        cache_key=cache_key or job_id,
-                        tenant=tenant,
-                        fresh=fresh,
-                    ),
-                )
+                        job_id,
+                        fn,
+                        lambda traced: guard.run(
+                            operation,
+                            traced,
+                            cache_key=cache_key or job_id,
+                            tenant=tenant,
+                            fresh=fresh,
+                        ),
+                    )
         except GatewayError as exc:
+            self._vendor_outcome(backend.name, error_verdict(exc))
             raise exc.with_context(**context) from None
         except TimeoutError:
+            self._vendor_outcome(backend.name, UpstreamTimeout.problem_type.slug)
             raise UpstreamTimeout(
                 f"{vendor} did not answer within {guard.deadline:g}s", **context
             ) from None
         except ValidationError:
+            self._vendor_outcome(backend.name, UpstreamInvalidResponse.problem_type.slug)
             raise UpstreamInvalidResponse(
                 f"{vendor} answered with values outside the documented ranges", **context
             ) from None
         except Exception:
             log.exception("bug while calling %s %s", backend.name, operation.value)
             raise InternalError("the gateway hit an unexpected error", **context) from None
+        self._vendor_outcome(backend.name, answer_verdict(outcome))
+        return outcome
+
+    def _vendor_outcome(self, backend: str, verdict: str | None) -> None:
+        if verdict is not None and self._on_vendor_outcome is not None:
+            self._on_vendor_outcome(backend, verdict)
 
     def _note_unknown(self, job: Job) -> None:
         """Log once per (backend, value) a vendor status word we cannot map (enum drift)."""

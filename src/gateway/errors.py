@@ -132,6 +132,12 @@ class JobNotReady(GatewayError):
     problem_type = ProblemType.JOB_NOT_READY
 
 
+class JobAlreadyTerminal(GatewayError):
+    """A cancel of a job that had already finished (`job_status`: its terminal status)."""
+
+    problem_type = ProblemType.JOB_ALREADY_TERMINAL
+
+
 class UnsupportedOperation(GatewayError):
     problem_type = ProblemType.UNSUPPORTED_OPERATION
 
@@ -206,6 +212,7 @@ ERROR_CLASSES: dict[str, type[GatewayError]] = {
         UnknownBackend,
         JobNotFound,
         JobNotReady,
+        JobAlreadyTerminal,
         UnsupportedOperation,
         UpstreamError,
         UpstreamRateLimited,

@@ -16,6 +16,7 @@ from gateway.adapters.nemo_evaluator import NemoV1Adapter, NemoV2Adapter
 from gateway.adapters.nemo_evaluator_common import NemoAdapterBase
 from gateway.errors import (
     InvalidRequest,
+    JobAlreadyTerminal,
     JobNotFound,
     JobNotReady,
     UpstreamAuthFailed,
@@ -238,11 +239,11 @@ async def test_v2_cancel_answers_the_job(nemo_v2: Backend) -> None:
 
 
 @pytest.mark.parametrize("api", ["v1", "v2"])
-async def test_cancel_of_a_finished_job_is_invalid(
+async def test_cancel_of_a_finished_job_is_job_already_terminal(
     nemo_v1: Backend, nemo_v2: Backend, api: str
 ) -> None:
     backend = nemo_v1 if api == "v1" else nemo_v2
-    with pytest.raises(InvalidRequest) as refused:
+    with pytest.raises(JobAlreadyTerminal) as refused:
         await backend.adapter.cancel_job(ref(api, "completed"))
     assert refused.value.vendor_status_code == 409
     assert "cannot be cancelled" in refused.value.vendor_error["detail"]

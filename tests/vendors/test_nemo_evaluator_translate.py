@@ -379,7 +379,7 @@ VALIDATION = {
         (Operation.LIST, 422, VALIDATION, "invalid-request"),
         (Operation.GET_JOB, 401, {"detail": "Not authenticated"}, "upstream-auth-failed"),
         (Operation.GET_JOB, 403, {"detail": "Forbidden"}, "upstream-auth-failed"),
-        (Operation.CANCEL, 409, {"detail": "already completed"}, "invalid-request"),
+        (Operation.CANCEL, 409, {"detail": "already completed"}, "job-already-terminal"),
         (Operation.GET_JOB, 409, {"detail": "conflict"}, "upstream-error"),
         (Operation.LIST, 429, {"detail": "Too Many Requests"}, "upstream-rate-limited"),
         (Operation.GET_JOB, 500, {"detail": "Internal Server Error"}, "upstream-error"),

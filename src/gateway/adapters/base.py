@@ -30,6 +30,7 @@ from ..redact import bounded_vendor_error, scrub_text
 from ..schemas import FieldError, Job, JobStatus, Problem, Result, SubmitRequest
 from ..telemetry import with_trace_headers
 from ..upstream import HttpxUpstream, UpstreamClient
+from .paths import check_vendor_path
 from .tables import ErrorRule, Operation, StatusTable, find_rule
 from .wire import dig, retry_after_seconds, text
 
@@ -174,6 +175,7 @@ class Adapter:
         follow_redirects: bool = False,
     ) -> VendorResponse:
         """One vendor HTTP call. Non-`ok` answers become typed errors via the error table."""
+        check_vendor_path(path)  # an id with '/' must not reach another vendor route
         try:
             response = await self.http.request(
                 method,

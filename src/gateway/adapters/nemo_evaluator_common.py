@@ -12,7 +12,13 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
-from ..errors import GatewayError, InvalidRequest, JobNotReady, UpstreamInvalidResponse
+from ..errors import (
+    GatewayError,
+    InvalidRequest,
+    JobAlreadyTerminal,
+    JobNotReady,
+    UpstreamInvalidResponse,
+)
 from ..ids import JobRef
 from ..schemas import RESULT_READY_STATUSES, FieldError, Job, Link, Metric, SubmitRequest
 from .base import Adapter, BackendContext, ListedJobs, ListQuery
@@ -23,9 +29,9 @@ VENDOR: Final = "nemo-evaluator"
 
 # The shared DEFAULT_ERROR_RULES cover 401/403/404/400/422/429/5xx. NeMo documents no error
 # messages, so no row matches on text. SDK 1.5.0 maps 409 to ConflictError; on cancel a
-# conflict means the job can no longer be cancelled, which is the caller's request at fault.
+# conflict means the job already finished: job-already-terminal (the core adds its status).
 ERROR_TABLE: tuple[ErrorRule, ...] = (
-    ErrorRule(InvalidRequest, status=409, operations=frozenset({Operation.CANCEL})),
+    ErrorRule(JobAlreadyTerminal, status=409, operations=frozenset({Operation.CANCEL})),
 )
 
 # Nested `groups` inside a GroupResult are free-form; follow them this deep at most.

@@ -63,6 +63,14 @@ class ProblemType(Enum):
         "A result was asked for before the job finished successfully. `job_status` carries the"
         " job's current canonical status; poll the job and ask again once it has succeeded.",
     )
+    JOB_ALREADY_TERMINAL = ProblemKind(
+        "job-already-terminal",
+        409,
+        "Job already terminal",
+        "A cancel was asked for a job that had already finished (succeeded, failed, cancelled"
+        " or expired): the cancel did nothing. `job_status` carries the job's terminal"
+        " canonical status. The same answer from every vendor; do not retry.",
+    )
     UNSUPPORTED_OPERATION = ProblemKind(
         "unsupported-operation",
         501,

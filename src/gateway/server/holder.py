@@ -24,6 +24,7 @@ from anyio.abc import TaskGroup
 from ..config import GatewayConfig, load_config
 from ..core import AsyncGateway
 from ..errors import ConfigError
+from ..simulators import SimState
 from .auth import KeyRing
 from .metrics import Metrics
 from .models import BackendHealth
@@ -102,12 +103,14 @@ class HealthBook:
             rec.last_ok_at = now
             rec.consecutive_failures = 0
 
-    def view(self, backend: str) -> BackendHealth:
+    def view(self, backend: str, circuit: str | None = None) -> BackendHealth:
+        """`circuit`: the backend's breaker state; an open circuit is never `ok` (it may have
+        opened on another replica sharing it through Redis, unseen by this book)."""
         rec = self.records.get(backend)
         if rec is None or rec.last_outcome is None:
-            return BackendHealth(state="unknown")
+            return BackendHealth(state="failing" if circuit == "open" else "unknown")
         return BackendHealth(
-            state="failing" if rec.consecutive_failures else "ok",
+            state="failing" if rec.consecutive_failures or circuit == "open" else "ok",
             last_outcome=rec.last_outcome,
             last_ok_at=_moment(rec.last_ok_at),
             last_failure_at=_moment(rec.last_failure_at),
@@ -225,9 +228,25 @@ class GatewayHolder:
 
     def _build(self, config: GatewayConfig, number: int) -> Generation:
         gateway = AsyncGateway(
-            config, transports=self._transports, on_unknown_status=self.metrics.unknown_status
+            config,
+            transports=self._transports,
+            on_unknown_status=self.metrics.unknown_status,
+            on_vendor_outcome=self.health.record,
+            sim_states=self._kept_simulators(config) if number > 1 else None,
         )
         return Generation(number, config, gateway, KeyRing(config), datetime.now(UTC))
+
+    def _kept_simulators(self, config: GatewayConfig) -> dict[str, SimState]:
+        """The in-process simulators of backends this reload leaves as they were (same name,
+        same config): their jobs live on in the new generation instead of vanishing."""
+        old = self._current
+        kept: dict[str, SimState] = {}
+        for name, cfg in config.backends.items():
+            if old.config.backends.get(name) == cfg:
+                state = old.gateway.backend(name).sim_state
+                if state is not None:
+                    kept[name] = state
+        return kept
 
     def _refused(self, reason: str, why: str) -> None:
         self.metrics.reloads.labels("refused").inc()

@@ -100,7 +100,9 @@ def build_openapi() -> dict[str, Any]:
             "post": operation(
                 "cancelJob",
                 "Cancel a job",
-                "Asks the vendor to cancel; answers the job as it stands after the request.",
+                "Asks the vendor to cancel; answers the job as it stands after the request. A"
+                " job that already finished is `job-already-terminal` (409, with `job_status`),"
+                " from every vendor: the cancel did nothing.",
                 ok("Job"),
                 ALL_PROBLEMS,
                 parameters=[job_id],

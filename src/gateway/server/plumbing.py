@@ -108,8 +108,9 @@ async def upstream(
     finally:
         seconds = time.perf_counter() - began
         access.upstream_ms, access.outcome = round(seconds * 1000, 2), outcome
+        # The backend's health is recorded by the core, per vendor call (stale answers and
+        # breaker fast-fails included; cache hits say nothing): see resilience.verdict.
         metrics_of(request).observe_upstream(backend.name, operation.value, outcome, seconds)
-        holder_of(request).health.record(backend.name, outcome)
 
 
 def parse_query(request: Request, model: type[Q]) -> Q:

@@ -56,7 +56,7 @@ async def list_backends(request: Request) -> Response:
             BackendView(
                 **info.model_dump(exclude={"aliases"}),
                 aliases=[a for a in info.aliases if caller.may_use(gen.config, a)],
-                health=health.view(info.name),
+                health=health.view(info.name, gen.gateway.guard(info.name).breaker_state),
                 circuit=gen.gateway.guard(info.name).breaker_state.value,
             )
             for info in gen.gateway.backends()
@@ -170,7 +170,7 @@ async def readyz(request: Request) -> Response:
         BackendReadiness(
             name=name,
             vendor=cfg.vendor,
-            health=holder.health.view(name).state,
+            health=holder.health.view(name, gen.gateway.guard(name).breaker_state).state,
             circuit=gen.gateway.guard(name).breaker_state.value,
         )
         for name, cfg in gen.config.backends.items()

@@ -124,6 +124,10 @@ FAULT_KINDS = (
 # Faults that do not replace an answer when taken (they alter content or a later request).
 _DEFERRED_KINDS = frozenset({"undocumented_status", "reset_after_error"})
 UNDOCUMENTED_STATUS = "sim_undocumented_status"
+# One sequence for the simulators of gateway backends (`process_wide_ids`): a simulator
+# rebuilt by a config reload never hands out an id an earlier one gave. Seeded jobs have
+# fixed ids outside it; a bare SimState (tests, cassettes) counts from 1 on its own.
+_PROCESS_SEQUENCE = itertools.count(1)
 
 
 @dataclass
@@ -142,7 +146,13 @@ class Fault:
 class SimState:
     """All a simulator instance holds: jobs, faults, the clock and request counts."""
 
-    def __init__(self, clock: SimClock | None = None, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        clock: SimClock | None = None,
+        api_key: str | None = None,
+        *,
+        process_wide_ids: bool = False,
+    ) -> None:
         self.clock = clock or SimClock()
         self.api_key = api_key  # None: auth not enforced
         self.jobs: dict[str, SimJob] = {}
@@ -153,9 +163,11 @@ class SimState:
         # connection id -> seconds its next request stalls before the reset (reset_after_error)
         self.broken_connections: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._seq = itertools.count(1)
+        self.process_wide_ids = process_wide_ids
+        self._seq = _PROCESS_SEQUENCE if process_wide_ids else itertools.count(1)
 
     def next_seq(self) -> int:
+        """The number in the next created job's id (process-wide: never handed out before)."""
         return next(self._seq)
 
     def add_job(

@@ -51,10 +51,23 @@ class _Registry:
     )
 
 
+# The builtin provider numbers its jobs; a gateway backend's simulator numbers them from one
+# count for the whole process (as SimState.next_seq), so a simulator rebuilt by a config
+# reload never numbers a new job "1" again.
+_BUILTIN_IDS = itertools.count(data.FIRST_BUILTIN_JOB)
+
+
+def _new_registry(state: SimState) -> _Registry:
+    registry = _Registry()
+    if state.process_wide_ids:
+        registry.builtin_ids = _BUILTIN_IDS
+    return registry
+
+
 def _registry(state: SimState) -> _Registry:
     registry = state.extras.get("llama-stack")
     if not isinstance(registry, _Registry):
-        registry = state.extras["llama-stack"] = _Registry()
+        registry = state.extras["llama-stack"] = _new_registry(state)
     return registry
 
 
@@ -292,7 +305,7 @@ KEEPALIVE_RESETS = 1_000_000
 
 
 def seed(state: SimState) -> None:
-    state.extras["llama-stack"] = _Registry()
+    state.extras["llama-stack"] = _new_registry(state)
     for job_id, benchmark_id, lifecycle in data.SEED_JOBS:
         state.add_job(job_id, list(lifecycle), {"benchmark_id": benchmark_id})
 
