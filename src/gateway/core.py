@@ -35,6 +35,12 @@ from .ids import JobRef, format_job_id, parse_job_id
 from .paging import check_page_size, decode_page_token, encode_page_token
 from .resilience import BackendGuard, Outcome, ResilienceHub
 from .resilience.verdict import answer_verdict, error_verdict
+from .result_tokens import (
+    DEFAULT_RESULT_PAGE_SIZE,
+    read_result_page,
+    result_cache_key,
+    result_query,
+)
 from .schemas import FieldError, Job, JobStatus, Page, Result, Submission, SubmitRequest
 from .simulators import SimState
 from .submission import IdempotencyStore, Submitter
@@ -211,22 +217,41 @@ class AsyncGateway:
         include_raw: bool = False,
         fresh: bool = False,
         tenant: str | None = None,
+        page_size: int = DEFAULT_RESULT_PAGE_SIZE,
+        page_token: str | None = None,
     ) -> Outcome[Result]:
+        """One page of a finished job's rows (`page_size`, then `next_page_token` back as
+        `page_token`); the aggregated metrics and artifacts are on every page."""
         backend, ref = self._locate(job_id)
+        query = result_query(backend.name, job_id, page_size, page_token)
         outcome = await self._call(
             backend,
             Operation.GET_RESULT,
-            lambda: backend.adapter.get_result(ref),
+            lambda: read_result_page(backend.adapter, backend.name, ref, job_id, query),
             job_id=job_id,
+            cache_key=result_cache_key(job_id, page_size, page_token),
             fresh=fresh,
             tenant=tenant,
         )
         return outcome if include_raw else _without_raw(outcome)
 
     async def get_result(
-        self, job_id: str, *, include_raw: bool = False, fresh: bool = False
+        self,
+        job_id: str,
+        *,
+        include_raw: bool = False,
+        fresh: bool = False,
+        page_size: int = DEFAULT_RESULT_PAGE_SIZE,
+        page_token: str | None = None,
     ) -> Result:
-        return (await self.fetch_result(job_id, include_raw=include_raw, fresh=fresh)).value
+        outcome = await self.fetch_result(
+            job_id,
+            include_raw=include_raw,
+            fresh=fresh,
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return outcome.value
 
     async def wait(
         self,

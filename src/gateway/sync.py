@@ -17,6 +17,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from .backends import BackendInfo
 from .core import AsyncGateway, ConfigSource
+from .result_tokens import DEFAULT_RESULT_PAGE_SIZE
 from .schemas import Job, JobStatus, Page, Result, Submission, SubmitRequest
 from .simulators import SimState
 from .watch import JobEvent, iterate_blocking
@@ -73,8 +74,23 @@ class Gateway:
     def get_job(self, job_id: str, *, include_raw: bool = False) -> Job:
         return self._portal.call(partial(self._gateway.get_job, job_id, include_raw=include_raw))
 
-    def get_result(self, job_id: str, *, include_raw: bool = False) -> Result:
-        return self._portal.call(partial(self._gateway.get_result, job_id, include_raw=include_raw))
+    def get_result(
+        self,
+        job_id: str,
+        *,
+        include_raw: bool = False,
+        page_size: int = DEFAULT_RESULT_PAGE_SIZE,
+        page_token: str | None = None,
+    ) -> Result:
+        """One page of rows; pass `result.next_page_token` back as `page_token` for the next."""
+        read = partial(
+            self._gateway.get_result,
+            job_id,
+            include_raw=include_raw,
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return self._portal.call(read)
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job:
         """The job once terminal; raises `WaitTimedOut` at `timeout` seconds."""

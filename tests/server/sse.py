@@ -118,7 +118,11 @@ NEMO_REQUEST: dict[str, Any] = {
     ],
 }
 REQUESTS: dict[str, dict[str, Any]] = {
-    "ls-sim": {"evaluation": "mmlu", "targets": [{"model": "meta-llama/Llama3.1-8B-Instruct"}]},
+    "ls-sim": {
+        "evaluation": "mmlu",
+        "targets": [{"model": "meta-llama/Llama3.1-8B-Instruct"}],
+        "max_tokens": 256,  # Llama Stack requires it (docs/vendors/llama-stack.md)
+    },
     "nemo-v1-sim": NEMO_REQUEST,
     "nemo-v2-sim": NEMO_REQUEST,
     "overmind-sim": {

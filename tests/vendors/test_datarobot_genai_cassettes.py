@@ -174,8 +174,10 @@ async def test_307_is_followed_once(adapter: DataRobotAdapter, app: Starlette) -
         state(app), [Stage("RUNNING")], {"kind": "genai", "redirect_to": target}
     )
     job = await adapter.get_job(genai(moved.id))
-    # The answer is the status at the Location: its own id, read as a classic status there.
-    assert (job.status, job.vendor_job_id) == (JobStatus.FAILED, CLASSIC_IDS["ERROR"])
+    # The answer is the status at the Location, for the job asked about: it keeps the id it
+    # was asked by (polled again, the 307 is followed again); the body names the other id.
+    assert (job.status, job.id) == (JobStatus.FAILED, f"{BACKEND}~genai~{moved.id}")
+    assert job.raw is not None and job.raw["statusId"] == CLASSIC_IDS["ERROR"]
 
 
 @pytest.mark.vcr

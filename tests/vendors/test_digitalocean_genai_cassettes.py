@@ -15,6 +15,7 @@ import pytest
 
 from gateway.adapters import BackendContext, ListQuery
 from gateway.adapters.digitalocean_genai import DigitalOceanAdapter
+from gateway.adapters.result_pages import ResultQuery
 from gateway.errors import (
     InvalidRequest,
     JobNotFound,
@@ -26,7 +27,7 @@ from gateway.errors import (
     UpstreamRateLimited,
 )
 from gateway.ids import JobRef
-from gateway.schemas import JobStatus
+from gateway.schemas import JobStatus, Result
 from gateway.simulators import (
     UNDOCUMENTED_STATUS,
     Fault,
@@ -175,13 +176,24 @@ async def test_undocumented_status_is_unknown(
 
 
 @pytest.mark.vcr
-async def test_result_follows_every_page(make_adapter: AdapterFactory) -> None:
+async def test_result_pages_follow_the_vendors_pages(make_adapter: AdapterFactory) -> None:
     adapter = make_adapter(cls=SmallPages)
-    result = await adapter.get_result(ref(SEEDED_RUNS["EVALUATION_RUN_SUCCESSFUL"]))
+    pages: list[Result] = []
+    cursor = None
+    while len(pages) < 10:
+        page = await adapter.get_result_page(
+            ref(SEEDED_RUNS["EVALUATION_RUN_SUCCESSFUL"]), ResultQuery(2, cursor)
+        )
+        pages.append(page.result)
+        if (cursor := page.next_cursor) is None:
+            break
+    assert [len(p.rows) for p in pages] == [2, 2, 1]  # one vendor page per caller page
+    rows = [row for p in pages for row in p.rows]
+    assert [row.id for row in rows] == ["1", "2", "3", "4", "5"]
+    assert [row.index for row in rows] == [0, 1, 2, 3, 4]
+    assert all(p.metrics == pages[0].metrics for p in pages)  # metrics on every page
+    result = pages[0]
     assert result.status is JobStatus.SUCCEEDED
-    assert [row.id for row in result.rows] == ["1", "2", "3", "4", "5"]
-    assert [row.index for row in result.rows] == [0, 1, 2, 3, 4]
-    assert result.raw is not None and len(result.raw["pages"]) == 3
     first = result.rows[0]
     assert first.expected == "Go to Settings > Security > Reset password."
     assert (first.data["input_tokens"], first.data["output_tokens"]) == (387, 19)
@@ -199,16 +211,6 @@ async def test_result_of_a_partial_success(adapter: DigitalOceanAdapter) -> None
     assert len(result.rows) == 5
     toxicity = next(s for s in result.rows[0].scores if s.name == "Toxicity")
     assert (toxicity.value, toxicity.detail) == (None, "judge model timed out")
-
-
-@pytest.mark.vcr
-async def test_result_paging_is_bounded(make_adapter: AdapterFactory) -> None:
-    class TwoPagesAtMost(SmallPages):
-        max_result_pages = 2
-
-    adapter = make_adapter(cls=TwoPagesAtMost)
-    with pytest.raises(UpstreamInvalidResponse, match="past 2"):
-        await adapter.get_result(ref(SEEDED_RUNS["EVALUATION_RUN_SUCCESSFUL"]))
 
 
 @pytest.mark.vcr

@@ -23,6 +23,7 @@ from gateway.adapters.digitalocean_genai import (
     to_result,
     to_row,
 )
+from gateway.adapters.result_pages import ResultQuery
 from gateway.errors import GatewayError, InvalidRequest, JobNotReady, UpstreamInvalidResponse
 from gateway.ids import JobRef
 from gateway.schemas import Job, JobStatus, Result
@@ -545,12 +546,15 @@ async def test_results_answer_without_the_run_falls_back_to_the_run() -> None:
     assert raised.value.job_status == "running"
 
 
-async def test_results_that_announce_pages_forever_are_cut_off() -> None:
+async def test_results_that_announce_pages_forever_end_on_a_repeated_page() -> None:
     page = fixture("get_evaluation_run_results.successful.constructed.json")
-    page.pop("meta")  # only `links.pages.next`, on every page
+    page.pop("meta")  # only `links.pages.next`, on every page, and the same page every time
     adapter = scripted({f"{RUNS_PATH}/{RUN_UUID}/results": page})
-    with pytest.raises(UpstreamInvalidResponse, match="past 500"):
-        await adapter.get_result(JobRef("do-prod", (RUN_UUID,)))
+    job = JobRef("do-prod", (RUN_UUID,))
+    first = await adapter.get_result_page(job, ResultQuery(page_size=2))
+    assert len(first.result.rows) == 2 and first.next_cursor is not None
+    again = await adapter.get_result_page(job, ResultQuery(2, first.next_cursor))
+    assert (again.result.rows, again.next_cursor) == ([], None)
 
 
 async def test_job_id_with_two_parts_is_invalid() -> None:

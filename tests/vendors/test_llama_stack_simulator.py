@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -122,10 +123,21 @@ async def test_run_eval_accepts_the_nvidia_readme_body_with_its_extra_keys(
     assert response.json()["status"] == "in_progress"
 
 
+async def test_run_eval_on_the_builtin_provider_needs_max_tokens(http: httpx.AsyncClient) -> None:
+    # inline::meta-reference asserts max_tokens is set: an AssertionError is the generic 500.
+    response = await http.post(f"{EVAL}/basic-qa/jobs", json=RUN_BODY)
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": {"message": "Internal server error: An unexpected error occurred."}
+    }
+
+
 async def test_run_eval_on_the_builtin_provider_completes_synchronously(
     http: httpx.AsyncClient,
 ) -> None:
-    response = await http.post(f"{EVAL}/basic-qa/jobs", json=RUN_BODY)
+    body = copy.deepcopy(RUN_BODY)
+    body["benchmark_config"]["eval_candidate"]["sampling_params"]["max_tokens"] = 32
+    response = await http.post(f"{EVAL}/basic-qa/jobs", json=body)
     assert response.json() == {"job_id": "1", "status": "completed"}
     result = await http.get(job_url("basic-qa", "1") + "/result")
     assert [g["generated_answer"] for g in result.json()["generations"]] == [

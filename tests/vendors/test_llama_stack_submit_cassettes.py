@@ -54,6 +54,7 @@ async def sim() -> AsyncIterator[Sim]:
 
 
 def submit(evaluation: str, **fields: Any) -> SubmitRequest:
+    fields.setdefault("max_tokens", 64)  # required (the builtin provider fails without it)
     return SubmitRequest.model_validate(
         {"evaluation": evaluation, "targets": [{"model": MODEL}], **fields}
     )
@@ -165,7 +166,10 @@ async def test_submit_sends_the_contract_body_the_simulator_keeps(sim: Sim) -> N
         "eval_candidate": {
             "type": "model",
             "model": MODEL,
-            "sampling_params": {"strategy": {"type": "top_p", "temperature": 0.2}},
+            "sampling_params": {
+                "strategy": {"type": "top_p", "temperature": 0.2},
+                "max_tokens": 64,
+            },
             "system_message": {"role": "system", "content": "Be brief."},
         },
         "scoring_params": {},

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from gateway.adapters.base import BackendContext
 from gateway.adapters.llama_stack import LlamaStackAdapter, to_submission
 from gateway.adapters.llama_stack_submit import run_eval_path
-from gateway.errors import InvalidRequest, UpstreamInvalidResponse
+from gateway.errors import InvalidRequest, UnsupportedOperation, UpstreamInvalidResponse
 from gateway.ids import JobRef, parse_job_id
 from gateway.schemas import JobStatus, SubmitRequest
 from gateway.simulators.llama_stack_data import RunEvalBodyRequest
@@ -29,6 +29,7 @@ MODEL = "meta-llama/Llama3.1-8B-Instruct"
 def submit(**fields: Any) -> SubmitRequest:
     fields.setdefault("evaluation", "mmlu")
     fields.setdefault("targets", [{"model": MODEL}])
+    fields.setdefault("max_tokens", 64)  # required (the builtin provider fails without it)
     return SubmitRequest.model_validate(fields)
 
 
@@ -51,7 +52,7 @@ def test_a_bare_request_is_a_greedy_model_candidate() -> None:
             "eval_candidate": {
                 "type": "model",
                 "model": MODEL,
-                "sampling_params": {"strategy": {"type": "greedy"}},
+                "sampling_params": {"strategy": {"type": "greedy"}, "max_tokens": 64},
             },
             "scoring_params": {},  # required by 0.3 servers, the default from 0.4 on
         }
@@ -98,7 +99,10 @@ def test_the_sdk_test_body_is_reproduced() -> None:
     expected = json.loads((FIXTURES / "run_eval.request.sdk-test.json").read_text())
     scoring = expected["benchmark_config"]["scoring_params"]
     request = submit(targets=[{"model": "model"}], vendor_options={"scoring_params": scoring})
-    assert to_submission(CTX, request) == expected
+    sent = to_submission(CTX, request)
+    # The SDK test body sets no max_tokens; the builtin provider needs one (always sent).
+    assert sent["benchmark_config"]["eval_candidate"]["sampling_params"].pop("max_tokens") == 64
+    assert sent == expected
 
 
 def test_documented_vendor_options_are_merged() -> None:
@@ -146,14 +150,14 @@ def test_the_request_is_not_changed() -> None:
 @given(
     temperature=st.none() | st.floats(0.0, 2.0),
     top_p=st.none() | st.floats(0.0, 1.0),
-    max_tokens=st.none() | st.integers(1, 100_000),
+    max_tokens=st.integers(1, 100_000),
     num_samples=st.none() | st.integers(1, 100_000),
     model=st.text(min_size=1, max_size=40),
 )
 def test_any_expressible_request_is_a_valid_run_eval_body(
     temperature: float | None,
     top_p: float | None,
-    max_tokens: int | None,
+    max_tokens: int,
     num_samples: int | None,
     model: str,
 ) -> None:
@@ -384,3 +388,43 @@ async def test_a_vendor_validation_error_keeps_the_vendors_field_errors() -> Non
     assert caught.value.errors is not None
     assert [e.loc for e in caught.value.errors] == [errors[0]["loc"]]
     assert len(seen) == 1  # never retried
+
+
+async def test_a_submission_without_max_tokens_is_refused_naming_what_to_send() -> None:
+    # The builtin provider answers 500 without max_tokens: refused before the vendor call.
+    seen: list[httpx.Request] = []
+    adapter = adapter_with([], seen)
+    with pytest.raises(InvalidRequest) as caught:
+        await adapter.submit(submit(max_tokens=None))
+    assert seen == []
+    assert caught.value.errors is not None
+    [error] = caught.value.errors
+    assert (error.loc, error.type) == (["body", "max_tokens"], "missing")
+    assert '"max_tokens": 512' in error.msg
+
+
+async def test_an_unknown_model_is_an_invalid_request_on_the_target() -> None:
+    # What a real 0.7.3 server answers for a candidate model it does not serve (a 404
+    # ResourceNotFoundError): the caller's mistake, not a vendor failure.
+    message = (
+        "Model 'no-such-model' not found. Use 'client.models.list()' to list available Models."
+    )
+    seen: list[httpx.Request] = []
+    adapter = adapter_with([httpx.Response(404, json={"error": {"message": message}})], seen)
+    with pytest.raises(InvalidRequest) as caught:
+        await adapter.submit(submit(targets=[{"model": "no-such-model"}]))
+    assert caught.value.vendor_status_code == 404
+    assert caught.value.errors is not None
+    [error] = caught.value.errors
+    assert error.loc == ["body", "targets", "0", "model"]
+    assert error.msg.startswith("Model 'no-such-model' not found")
+    assert "send as 'targets[0].model'" in error.msg
+    assert "send as 'targets[0].model'" in caught.value.detail
+
+
+async def test_a_route_miss_on_run_eval_stays_unsupported() -> None:
+    # FastAPI's own 404 (no Eval API on this server) is not the caller's mistake.
+    seen: list[httpx.Request] = []
+    adapter = adapter_with([httpx.Response(404, json={"detail": "Not Found"})], seen)
+    with pytest.raises(UnsupportedOperation):
+        await adapter.submit(submit())

@@ -31,7 +31,8 @@ from ..schemas import FieldError, Job, JobStatus, Problem, Result, SubmitRequest
 from ..telemetry import with_trace_headers
 from ..upstream import HttpxUpstream, UpstreamClient
 from .paths import check_vendor_path
-from .tables import ErrorRule, Operation, StatusTable, find_rule
+from .result_pages import ResultPage, ResultQuery, page_rows
+from .tables import ErrorRule, Operation, StatusTable, find_error_rule
 from .wire import dig, retry_after_seconds, text
 
 # Vendor answers worth retrying (for idempotent operations); see gateway.resilience.
@@ -140,6 +141,11 @@ class Adapter:
     async def get_result(self, ref: JobRef) -> Result:
         raise self.unsupported("get result")
 
+    async def get_result_page(self, ref: JobRef, query: ResultQuery) -> ResultPage:
+        """One page of the result's rows (metrics and artifacts on every page). Vendors whose
+        result is one body are paged here from `get_result`; vendors that page override."""
+        return page_rows(await self.get_result(ref), query)
+
     async def cancel_job(self, ref: JobRef) -> Job:
         raise self.unsupported("cancel")
 
@@ -238,10 +244,25 @@ class Adapter:
         except (ValueError, UnicodeDecodeError):
             body = content[:512].decode("utf-8", "replace")
         message = self.error_message(body)
-        problem_class = find_rule(self.error_table, operation, status, message)
+        rule = find_error_rule(self.error_table, operation, status, message)
+        problem_class = rule.problem
         errors = self.field_errors(body) if issubclass(problem_class, InvalidRequest) else None
         shown = scrub_text(message, self.context.secrets)[:300] if message else None
         detail = f"{self.vendor} answered {status}" + (f": {shown}" if shown else "")
+        if rule.fields and issubclass(problem_class, InvalidRequest):
+            # The vendor refused what the caller sent: name the canonical field(s) and say
+            # what to send, where the vendor's own field errors say nothing.
+            said = shown or f"{self.vendor} answered {status}"
+            errors = errors or [
+                FieldError(
+                    loc=["body", *field_name.split(".")],
+                    msg=f"{said}; {rule.send}" if rule.send else said,
+                    type="vendor_refused",
+                )
+                for field_name in rule.fields
+            ]
+            if rule.send:
+                detail = f"{detail}; {rule.send}"
         return problem_class(
             detail,
             backend=self.context.backend,
@@ -270,12 +291,23 @@ class Adapter:
         return None
 
 
+# Words with which a refusal's reason already tells the caller what to send instead.
+_DIRECTIVES = ("send", "set it", "give", "use ", "leave it out", "submit once", "list the")
+
+
+def says_what_to_send(why: str) -> bool:
+    lowered = why.casefold()
+    return any(word in lowered for word in _DIRECTIVES)
+
+
 def refusal(
     ctx: BackendContext, refused: Sequence[tuple[str, str] | tuple[str, str, str]]
 ) -> InvalidRequest:
     """One invalid-request naming every refused submission field, as (field, why) or
     (field, why, kind): kind `unsupported` (the vendor cannot express it, the default) or
-    `missing` (the vendor requires it). Fields are dotted paths into the canonical body."""
+    `missing` (the vendor requires it). Fields are dotted paths into the canonical body.
+    Every message says what to send: the `why` does, or a plain "leave it out" / "send it"
+    is added (docs/vendors/<vendor>.md has the whole list)."""
     messages: list[str] = []
     errors: list[FieldError] = []
     for entry in refused:
@@ -283,6 +315,8 @@ def refusal(
         kind = entry[2] if len(entry) == 3 else "unsupported"
         verb = "requires" if kind == "missing" else "cannot express"
         message = f"{ctx.vendor} {verb} '{field}'" + (f": {why}" if why else "")
+        if not says_what_to_send(why):
+            message += "; send it" if kind == "missing" else "; leave it out"
         messages.append(message)
         errors.append(FieldError(loc=["body", *field.split(".")], msg=message, type=kind))
     return InvalidRequest(

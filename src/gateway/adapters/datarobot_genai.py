@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from ..errors import (
     GatewayError,
+    InvalidRequest,
     JobNotReady,
     UpstreamInvalidResponse,
     UpstreamRateLimited,
@@ -42,7 +43,12 @@ from .base import (
     ListQuery,
     VendorResponse,
 )
-from .datarobot_genai_submit import aggregations_path, created_job_id, to_submission
+from .datarobot_genai_submit import (
+    aggregations_path,
+    created_job_id,
+    to_submission,
+    with_canonical_fields,
+)
 from .datarobot_genai_wire import (
     CLASSIC,
     GENAI,
@@ -55,6 +61,7 @@ from .datarobot_genai_wire import (
     resolve_location,
     status_path,
 )
+from .identity import asked_id
 from .tables import ErrorRule, Operation, StatusTable
 from .wire import integer, items, text, timestamp
 
@@ -87,7 +94,22 @@ STATUS_TABLE = StatusTable.of(
 
 # The official client retries 413 exactly like 429 (urllib3's Retry-After statuses) and
 # honours its Retry-After: DataRobot uses 413 as a throttle, so callers see a rate limit.
-ERROR_TABLE: tuple[ErrorRule, ...] = (ErrorRule(UpstreamRateLimited, status=413),)
+# A 404 from the aggregation start names an id the caller sent: the evaluation dataset
+# configuration or an LLM blueprint (undocumented which, API.md §4): invalid-request on both.
+SEND_IDS: Final = (
+    "send as 'evaluation' an evaluation dataset configuration id and each LLM blueprint id as"
+    " a model target, both from the same DataRobot GenAI use case"
+)
+ERROR_TABLE: tuple[ErrorRule, ...] = (
+    ErrorRule(UpstreamRateLimited, status=413),
+    ErrorRule(
+        InvalidRequest,
+        status=404,
+        operations=frozenset({Operation.SUBMIT}),
+        fields=("evaluation", "targets"),
+        send=SEND_IDS,
+    ),
+)
 
 _AUTH_WORDS: Final = {"token": "Token", "bearer": "Bearer"}
 _CANCEL_WHY: Final = (
@@ -110,7 +132,8 @@ def to_job(
         return _bare_string_job(ctx, payload, hinted_kind, hinted_id)
     if not isinstance(payload, dict):
         raise _invalid(ctx, "a status answer that is not a JSON object", payload)
-    status_id = text(payload.get("statusId")) or hinted_id
+    # The status asked for is the status answered about (a disagreeing body stays under raw).
+    status_id = asked_id(ctx, text(payload.get("statusId")), hinted_id)
     if status_id is None or status_id in (".", ".."):
         raise _invalid(ctx, "a status object without a usable statusId", payload)
     vendor_status = text(payload.get("status"))
@@ -299,13 +322,16 @@ class DataRobotAdapter(Adapter):
         nothing was created)."""
         body = to_submission(self.context, request)
         # DataRobot's convention for async starts is 202; API.md leaves it unverified for GenAI.
-        answer = await self.call(
-            Operation.SUBMIT,
-            "POST",
-            aggregations_path(self.context),
-            json_body=body,
-            ok=(200, 201, 202),
-        )
+        try:
+            answer = await self.call(
+                Operation.SUBMIT,
+                "POST",
+                aggregations_path(self.context),
+                json_body=body,
+                ok=(200, 201, 202),
+            )
+        except InvalidRequest as refused:
+            raise with_canonical_fields(refused) from None
         job_id = created_job_id(self.context, _body(answer))
         ref = JobRef(self.context.backend, (GENAI, job_id))
         try:

@@ -30,9 +30,10 @@ Refusals are one `invalid-request` naming every refused or missing field (`targe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
-from ..errors import UpstreamInvalidResponse
+from ..errors import InvalidRequest, UpstreamInvalidResponse
 from ..redact import bounded_vendor_error
 from ..schemas import SubmitRequest
 from .base import BackendContext, refusal
@@ -84,7 +85,7 @@ def to_submission(ctx: BackendContext, request: SubmitRequest) -> dict[str, Any]
             why = "DataRobot calls the LLM its blueprint configures"
             refused.append((f"targets.{index}.endpoint", why, "unsupported"))
     if request.name is None:
-        why = "it is the chatName of the chat the evaluation runs in"
+        why = "it is the chatName of the chat the evaluation runs in; send any name for it"
         refused.append(("name", why, "missing"))
     for field, why in _UNEXPRESSIBLE.items():
         if getattr(request, field) is not None:
@@ -101,7 +102,11 @@ def to_submission(ctx: BackendContext, request: SubmitRequest) -> dict[str, Any]
             why = f"not a field of the create body (only {INSIGHTS})"
             refused.append((f"vendor_options.{key}", why, "unsupported"))
     if INSIGHTS not in options:
-        why = "the insights (metrics) to compute and aggregate, e.g. [{'insightName': ...}]"
+        why = (
+            "the insights (metrics) to compute and aggregate; send e.g."
+            ' [{"insightName": "Faithfulness", "insightType": "Quality metric",'
+            ' "aggregationTypes": ["average"]}]'
+        )
         refused.append((f"vendor_options.{INSIGHTS}", why, "missing"))
     if refused:
         raise refusal(ctx, refused)
@@ -124,3 +129,32 @@ def created_job_id(ctx: BackendContext, payload: Any) -> str:
             vendor_error=bounded_vendor_error(payload, ctx.secrets),
         )
     return job_id.strip()
+
+
+# Where each create-body field came from in the canonical request.
+_CANONICAL: Final[dict[str, list[str | int]]] = {
+    "chatName": ["name"],
+    "evaluationDatasetConfigurationId": ["evaluation"],
+    "llmBlueprintIds": ["targets"],
+    INSIGHTS: ["vendor_options", INSIGHTS],
+}
+
+
+def canonical_field(vendor_loc: Sequence[str | int]) -> list[str | int]:
+    """A FastAPI 422 location (`["body", "llmBlueprintIds", 0]`) in canonical terms
+    (`["body", "targets", 0, "model"]`); locations outside the body are kept as they are."""
+    if len(vendor_loc) < 2 or vendor_loc[0] != "body" or vendor_loc[1] not in _CANONICAL:
+        return list(vendor_loc)
+    head, rest = _CANONICAL[str(vendor_loc[1])], list(vendor_loc[2:])
+    if head == ["targets"]:
+        return ["body", "targets", *rest[:1], "model", *rest[1:]] if rest else ["body", *head]
+    return ["body", *head, *rest]
+
+
+def with_canonical_fields(problem: InvalidRequest) -> InvalidRequest:
+    """The vendor's refusal of a create body, its field errors named in canonical terms."""
+    if problem.errors:
+        problem.errors = [
+            error.model_copy(update={"loc": canonical_field(error.loc)}) for error in problem.errors
+        ]
+    return problem

@@ -9,7 +9,7 @@ enum has two running sub-stages that stay visible in `vendor_status` and `messag
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from ..errors import GatewayError, InvalidRequest, JobNotReady, UpstreamInvalidResponse
@@ -19,15 +19,38 @@ from ..schemas import (
     Job,
     JobStatus,
     Link,
-    Metric,
     Result,
-    ResultRow,
     SubmitRequest,
 )
 from .base import Adapter, BackendContext, ListedJobs, ListQuery
+from .digitalocean_genai_rows import (
+    MAX_PER_PAGE,
+    STAR_METRIC_GROUP,
+    ResultsCursor,
+    fingerprint,
+    more_pages,
+    row_bound,
+    run_metrics,
+    to_metric,
+    to_row,
+)
 from .digitalocean_genai_submit import RUNS_PATH, created_run_uuids, to_submission
+from .identity import asked_id
+from .result_pages import DEFAULT_RESULT_PAGE_SIZE, ResultPage, ResultQuery
 from .tables import ErrorRule, Operation, StatusTable
-from .wire import boolean, dig, integer, items, number, obj, text, timestamp
+from .wire import dig, integer, items, obj, text, timestamp
+
+__all__ = [
+    "STAR_METRIC_GROUP",
+    "STATUS_TABLE",
+    "DigitalOceanAdapter",
+    "more_pages",
+    "run_metrics",
+    "to_job",
+    "to_metric",
+    "to_result",
+    "to_row",
+]
 
 VENDOR = "digitalocean-genai"
 TEST_CASES_PATH = "/v2/gen-ai/evaluation_test_cases"
@@ -46,9 +69,22 @@ STATUS_TABLE = StatusTable.of(
 # DigitalOcean's error `id` mirrors the HTTP status one to one (not_found, unauthorized,
 # too_many_requests, server_error, bad_request, forbidden) and its messages are fixed per
 # status, so the shared defaults say nearly everything. One row: a 404 from the create names
-# something the caller sent (the test case, or an agent) -- the caller's invalid request.
+# something the caller sent (the test case, or an agent; the fixed message says not which) --
+# the caller's invalid request on those fields.
+SEND_IDS = (
+    "send as 'evaluation' the uuid of an existing evaluation test case"
+    " (GET /v2/gen-ai/evaluation_test_cases lists them) and each agent as a target"
+    " {type: agent, agent: <agent uuid>} (the agent's page in the DigitalOcean control panel,"
+    " or `agent_uuid` on its earlier runs)"
+)
 ERROR_TABLE: tuple[ErrorRule, ...] = (
-    ErrorRule(InvalidRequest, status=404, operations=frozenset({Operation.SUBMIT})),
+    ErrorRule(
+        InvalidRequest,
+        status=404,
+        operations=frozenset({Operation.SUBMIT}),
+        fields=("evaluation", "targets"),
+        send=SEND_IDS,
+    ),
 )
 
 # The sub-stages of `running`, spelled out for people reading the job.
@@ -56,14 +92,6 @@ STAGE_MESSAGES: dict[str, str] = {
     "evaluation_run_running_dataset": "running the test case dataset through the agent",
     "evaluation_run_evaluating_results": "evaluating the agent's answers",
 }
-
-ValueType = Literal["number", "percentage", "string", "boolean"]
-_VALUE_TYPES: dict[str, ValueType] = {
-    "METRIC_VALUE_TYPE_NUMBER": "number",
-    "METRIC_VALUE_TYPE_PERCENTAGE": "percentage",
-    "METRIC_VALUE_TYPE_STRING": "string",
-}
-STAR_METRIC_GROUP = "star_metric"
 
 
 def run_path(run_uuid: str) -> str:
@@ -77,60 +105,12 @@ def _run_of(payload: Any) -> dict[str, Any]:
     return wrapped if isinstance(wrapped, dict) else body
 
 
-def to_metric(payload: Any, group: str | None = None) -> Metric | None:
-    """One `apiEvaluationMetricResult`; None when it names no metric."""
-    result = obj(payload)
-    name = text(result.get("metric_name")) or text(result.get("metric_uuid"))
-    if name is None:
-        return None
-    raw_type = result.get("metric_value_type")
-    value_type = _VALUE_TYPES.get(raw_type) if isinstance(raw_type, str) else None
-    string_value = result.get("string_value")
-    value: float | str | None
-    if value_type == "string":
-        value = string_value if isinstance(string_value, str) else None
-    elif value_type is not None:
-        value = number(result.get("number_value"))
-    else:
-        # UNSPECIFIED (the spec's own example) or an unknown type: take whichever value is set.
-        value = number(result.get("number_value"))
-        if value is not None:
-            value_type = "number"
-        elif isinstance(string_value, str):
-            value, value_type = string_value, "string"
-    return Metric(
-        name=name,
-        value=value,
-        value_type=value_type,
-        group=group,
-        detail=text(result.get("reasoning")) or text(result.get("error_description")),
-    )
-
-
-def run_metrics(run: Mapping[str, Any]) -> list[Metric]:
-    """The star metric (+ its pass status) and the run-level metric results."""
-    metrics: list[Metric] = []
-    star = to_metric(run.get("star_metric_result"), STAR_METRIC_GROUP)
-    if star is not None:
-        metrics.append(star)
-    passed = boolean(run.get("pass_status"))
-    if passed is not None:
-        metrics.append(
-            Metric(name="pass_status", value=passed, value_type="boolean", group=STAR_METRIC_GROUP)
-        )
-    for entry in items(run.get("run_level_metric_results")):
-        metric = to_metric(entry)
-        if metric is not None:
-            metrics.append(metric)
-    return metrics
-
-
 def to_job(ctx: BackendContext, payload: Any, hint: JobRef | None = None) -> Job:
     """`{evaluation_run: APIEvaluationRun}` (or a bare run) -> Job."""
     run = _run_of(payload)
-    run_uuid = text(run.get("evaluation_run_uuid"))
-    if run_uuid is None and hint is not None and hint.parts:
-        run_uuid = hint.parts[0]
+    # The run asked for is the run answered about (a disagreeing body stays under raw).
+    asked = hint.parts[0] if hint is not None and hint.parts else None
+    run_uuid = asked_id(ctx, text(run.get("evaluation_run_uuid")), asked)
     if run_uuid is None:
         raise UpstreamInvalidResponse(
             f"{ctx.vendor} answered without an evaluation run",
@@ -177,34 +157,11 @@ def to_job(ctx: BackendContext, payload: Any, hint: JobRef | None = None) -> Job
     )
 
 
-def to_row(index: int, payload: Any) -> ResultRow:
-    """One `apiPrompt` -> ResultRow (token counts are uint64 strings on the wire)."""
-    prompt = obj(payload)
-    data: dict[str, Any] = {}
-    for key in ("input_tokens", "output_tokens"):
-        count = integer(prompt.get(key))
-        if count is not None:
-            data[key] = count
-    trace_id = text(prompt.get("trace_id"))
-    if trace_id is not None:
-        data["trace_id"] = trace_id
-    for key in ("prompt_chunks", "evaluation_trace_spans"):
-        if items(prompt.get(key)):
-            data[key] = prompt[key]
-    scores = [m for m in map(to_metric, items(prompt.get("prompt_level_metric_results"))) if m]
-    return ResultRow(
-        index=index,
-        id=text(prompt.get("prompt_id")),
-        input=prompt.get("input"),
-        output=prompt.get("output"),
-        expected=prompt.get("ground_truth"),
-        scores=scores,
-        data=data,
-    )
-
-
-def to_result(ctx: BackendContext, payload: Any, hint: JobRef | None = None) -> Result:
-    """Results pages (`{evaluation_run, prompts, links, meta}`, one or a list) -> Result."""
+def to_result(
+    ctx: BackendContext, payload: Any, hint: JobRef | None = None, *, first_row: int = 0
+) -> Result:
+    """Results pages (`{evaluation_run, prompts, links, meta}`, one or a list) -> Result; rows
+    are numbered from `first_row` (the rows of the pages before)."""
     pages = [obj(p) for p in payload] if isinstance(payload, list) else [obj(payload)]
     first = pages[0] if pages else {}
     job = to_job(ctx, first.get("evaluation_run"), hint)
@@ -215,21 +172,10 @@ def to_result(ctx: BackendContext, payload: Any, hint: JobRef | None = None) -> 
         vendor=VENDOR,
         status=job.status,
         metrics=job.metrics,
-        rows=[to_row(i, p) for i, p in enumerate(prompts)],
+        rows=[to_row(first_row + i, p) for i, p in enumerate(prompts)],
         artifacts=[link for link in job.links if link.rel == "results"],
         raw={"pages": pages},
     )
-
-
-def more_pages(page: Mapping[str, Any], number_asked: int) -> bool:
-    """Whether a results page says another follows: `meta.pages`, else `links.pages.next`."""
-    if not items(page.get("prompts")):
-        return False  # an empty page ends the walk, whatever the meta claims
-    pages = integer(dig(page, "meta", "pages"))
-    if pages is not None:
-        return number_asked < pages
-    # GenAI spells the link `next` (and `previous`, where the generic API says `prev`).
-    return text(dig(page, "links", "pages", "next")) is not None
 
 
 class DigitalOceanAdapter(Adapter):
@@ -240,10 +186,8 @@ class DigitalOceanAdapter(Adapter):
     error_table: ClassVar[tuple[ErrorRule, ...]] = ERROR_TABLE
     # The one documented envelope: {id, message, request_id}; `id` when a message is missing.
     error_message_paths: ClassVar[tuple[tuple[str, ...], ...]] = (("message",), ("id",))
-    # 200 is the vendor's documented maximum per_page.
-    results_page_size: ClassVar[int] = 200
-    # A vendor that keeps announcing pages cannot keep us paging forever.
-    max_result_pages: ClassVar[int] = 500
+    # Rows per page when `get_result` is asked without a page size.
+    results_page_size: ClassVar[int] = DEFAULT_RESULT_PAGE_SIZE
     # Test cases visited per list page, so one page costs a bounded number of calls.
     max_test_cases_per_list_page: ClassVar[int] = 20
 
@@ -261,44 +205,80 @@ class DigitalOceanAdapter(Adapter):
         return to_job(self.context, answer.body, ref)
 
     async def get_result(self, ref: JobRef) -> Result:
-        path = f"{run_path(self._run_uuid(ref))}/results"
-        pages: list[Any] = []
-        page_number = 1
-        while True:
+        """The first page of rows (`get_result_page` reads the others)."""
+        page = await self.get_result_page(ref, ResultQuery(page_size=self.results_page_size))
+        return page.result
+
+    async def get_result_page(self, ref: JobRef, query: ResultQuery) -> ResultPage:
+        """One vendor results page per caller page: never a walk over all of them, so a
+        read costs one results call (plus, on a first page that claims more, the job when
+        the page lacks it and the test case for its row count). See digitalocean_genai_rows
+        for the evidence the walk stops on."""
+        cursor = ResultsCursor.parse(query.cursor) if query.cursor is not None else None
+        number = cursor.page if cursor else 1
+        per_page = cursor.per_page if cursor else max(1, min(query.page_size, MAX_PER_PAGE))
+        answer = await self.call(
+            Operation.GET_RESULT,
+            "GET",
+            f"{run_path(self._run_uuid(ref))}/results",
+            params={"page": number, "per_page": per_page},
+        )
+        page = obj(answer.body)
+        run = await self._finished_run(ref, page)
+        prompts = items(page.get("prompts"))
+        digest = fingerprint(prompts)
+        if cursor is not None and digest == cursor.last:
+            prompts = []  # the vendor served the page before again: nothing new follows
+        seen = cursor.rows if cursor else 0
+        claims_more = len(prompts) == per_page and more_pages(page, number)
+        limit = cursor.limit if cursor else None
+        if cursor is None and claims_more:
+            limit = await self._row_count(run)
+        bound = row_bound(limit, integer(dig(page, "meta", "total")))
+        if bound is not None:
+            prompts = prompts[: max(0, bound - seen)]
+        shown = {**page, "evaluation_run": run, "prompts": prompts}
+        result = to_result(self.context, shown, ref, first_row=seen)
+        rows = seen + len(prompts)
+        if not (claims_more and len(prompts) == per_page and (bound is None or rows < bound)):
+            return ResultPage(result)
+        following = ResultsCursor(number + 1, per_page, rows, digest, limit)
+        return ResultPage(result, following.as_dict())
+
+    async def _finished_run(self, ref: JobRef, page: Mapping[str, Any]) -> dict[str, Any]:
+        """The run of a results page (read when the page lacks it); JobNotReady unless its
+        results are final."""
+        if isinstance(page.get("evaluation_run"), dict):
+            job = to_job(self.context, page["evaluation_run"], ref)
+        else:
+            job = await self.get_job(ref)
+        if job.status not in RESULT_READY_STATUSES:
+            raise JobNotReady(
+                f"evaluation run is {job.vendor_status or 'in an unknown state'}",
+                backend=self.context.backend,
+                vendor=self.vendor,
+                job_id=job.id,
+                job_status=job.status.value,
+            )
+        return _run_of(job.raw)
+
+    async def _row_count(self, run: Mapping[str, Any]) -> int | None:
+        """The rows of the run's test case dataset (`dataset.row_count`), or None when the
+        test case cannot be read: it is evidence for ending a walk, never a reason to fail."""
+        case_uuid = text(run.get("test_case_uuid"))
+        if case_uuid is None:
+            return None
+        version = integer(run.get("test_case_version"))
+        try:
             answer = await self.call(
                 Operation.GET_RESULT,
                 "GET",
-                path,
-                params={"page": page_number, "per_page": self.results_page_size},
+                f"{TEST_CASES_PATH}/{quote(case_uuid, safe='')}",
+                params={"evaluation_test_case_version": version} if version is not None else None,
             )
-            page = obj(answer.body)
-            if not pages:
-                # The results answer carries the run: it tells whether results are final.
-                if isinstance(page.get("evaluation_run"), dict):
-                    job = to_job(self.context, page["evaluation_run"], ref)
-                else:
-                    job = await self.get_job(ref)
-                if job.status not in RESULT_READY_STATUSES:
-                    raise JobNotReady(
-                        f"evaluation run is {job.vendor_status or 'in an unknown state'}",
-                        backend=self.context.backend,
-                        vendor=self.vendor,
-                        job_id=job.id,
-                        job_status=job.status.value,
-                    )
-                if not isinstance(page.get("evaluation_run"), dict):
-                    page = {**page, "evaluation_run": _run_of(job.raw)}
-            pages.append(page)
-            if not more_pages(page, page_number):
-                return to_result(self.context, pages, ref)
-            if page_number >= self.max_result_pages:
-                raise UpstreamInvalidResponse(
-                    f"{self.vendor} kept announcing result pages past {self.max_result_pages}",
-                    backend=self.context.backend,
-                    vendor=self.vendor,
-                    job_id=str(ref),
-                )
-            page_number += 1
+        except GatewayError:
+            return None
+        return integer(dig(answer.body, "evaluation_test_case", "dataset", "row_count"))
 
     async def cancel_job(self, ref: JobRef) -> Job:
         raise self.unsupported("cancel", "DigitalOcean has no cancel for agent evaluation runs")

@@ -34,6 +34,11 @@ from ..schemas import SubmitRequest
 from .base import BackendContext, refusal
 
 RUNS_PATH = "/v2/gen-ai/evaluation_runs"
+SEND_AGENT = (
+    "DigitalOcean evaluates agents only, not models; send each agent as"
+    " {type: agent, agent: <agent uuid>} (the uuid is on the agent's page in the DigitalOcean"
+    " control panel, and is the `agent_uuid` of its earlier evaluation runs)"
+)
 DEPLOYMENT_NAMES = "agent_deployment_names"
 
 # Canonical fields the create body has no place for, and why.
@@ -70,9 +75,7 @@ def to_submission(ctx: BackendContext, request: SubmitRequest) -> dict[str, Any]
     agents: list[str] = []
     for index, target in enumerate(request.targets):
         if target.type != "agent" or target.agent is None:
-            refused.append(
-                (f"targets.{index}.model", "DigitalOcean evaluates agents only, not models")
-            )
+            refused.append((f"targets.{index}.model", SEND_AGENT))
         else:
             agents.append(target.agent)
         if target.endpoint is not None:

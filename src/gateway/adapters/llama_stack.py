@@ -29,6 +29,7 @@ from ..ids import JobRef
 from ..redact import bounded_vendor_error
 from ..schemas import FieldError, Job, JobStatus, Link, Metric, Result, SubmitRequest
 from .base import Adapter, BackendContext, ListedJobs, ListQuery
+from .identity import asked_id
 from .llama_stack_results import flatten_metrics, is_nemo_result, nemo_metrics, result_rows
 from .llama_stack_submit import BENCHMARKS_PATH, run_eval_path
 from .llama_stack_submit import to_submission as to_submission  # re-exported: the mapping
@@ -56,6 +57,20 @@ JOB_NOT_FOUND_RE = re.compile(_PREFIX + r"Job .+ not found")
 # An unknown benchmark (the first part of our job id). Lenient on the tail: the text names
 # one provider or several, and older servers end it without the "Make sure..." sentence.
 UNKNOWN_BENCHMARK_RE = re.compile(_PREFIX + r"Benchmark `.+` not served by .+")
+# ResourceNotFoundError and its subclasses answer 404 (API.md §4) with `<Type> '<id>' not
+# found. Use '<client call>' to list available <Type>s.`: on run-eval the model (a real 0.7.3
+# server answers an unknown candidate model so) or the benchmark the caller named.
+MODEL_NOT_FOUND_RE = re.compile(_PREFIX + r"Model '.+' not found(?:\. .*)?", re.DOTALL)
+BENCHMARK_NOT_FOUND_RE = re.compile(_PREFIX + r"Benchmark '.+' not found(?:\. .*)?", re.DOTALL)
+SUBMIT_ONLY = frozenset({Operation.SUBMIT})
+SEND_BENCHMARK = (
+    "send as 'evaluation' the id of a benchmark registered on the server"
+    " (GET /v1alpha/eval/benchmarks lists them)"
+)
+SEND_MODEL = (
+    "send as 'targets[0].model' the id of a model registered on the server"
+    " (the models list of the Llama Stack server)"
+)
 
 ERROR_TABLE: tuple[ErrorRule, ...] = (
     ErrorRule(
@@ -66,6 +81,31 @@ ERROR_TABLE: tuple[ErrorRule, ...] = (
     # job-not-found tells the caller to stop polling, where invalid-request would suggest the
     # id is malformed. Outside job operations the default 400 -> invalid-request applies.
     ErrorRule(JobNotFound, status=400, message=UNKNOWN_BENCHMARK_RE, operations=JOB_OPERATIONS),
+    # On run-eval the same texts name what the caller sent: invalid-request on that field.
+    ErrorRule(
+        InvalidRequest,
+        status=400,
+        message=UNKNOWN_BENCHMARK_RE,
+        operations=SUBMIT_ONLY,
+        fields=("evaluation",),
+        send=SEND_BENCHMARK,
+    ),
+    ErrorRule(
+        InvalidRequest,
+        status=404,
+        message=MODEL_NOT_FOUND_RE,
+        operations=SUBMIT_ONLY,
+        fields=("targets.0.model",),
+        send=SEND_MODEL,
+    ),
+    ErrorRule(
+        InvalidRequest,
+        status=range(400, 405),
+        message=BENCHMARK_NOT_FOUND_RE,
+        operations=SUBMIT_ONLY,
+        fields=("evaluation",),
+        send=SEND_BENCHMARK,
+    ),
     # FastAPI's route miss `{"detail":"Not Found"}`: this server has no Eval API at
     # /v1alpha (0.8+ removed it, <=0.2 served /v1/eval). Unknown jobs are 400s (above).
     ErrorRule(UnsupportedOperation, status=404, message=re.compile(r"Not Found")),
@@ -118,13 +158,14 @@ def _invalid(ctx: BackendContext, what: str, payload: Any) -> UpstreamInvalidRes
 def to_job(ctx: BackendContext, payload: Any, hint: JobRef | None = None) -> Job:
     """A Llama Stack `Job` (`{job_id, status}`) as a canonical job.
 
-    The payload never names its benchmark, so `hint` must supply it (and the job id, where
-    the payload lacks one)."""
+    The payload never names its benchmark, so `hint` must supply it. The job id is the one
+    asked for (`hint`), whatever the payload says; the payload's only on a create."""
     if not isinstance(payload, dict):
         raise _invalid(ctx, "a job that is not a JSON object", payload)
     hint_parts = hint.parts if hint is not None else ()
     benchmark_id = hint_parts[0] if hint_parts else None
-    job_id = text(payload.get("job_id")) or (hint_parts[1] if len(hint_parts) > 1 else None)
+    asked = hint_parts[1] if len(hint_parts) > 1 else None
+    job_id = asked_id(ctx, text(payload.get("job_id")), asked)
     if not benchmark_id or not job_id:
         raise _invalid(ctx, "a job without a job_id (or its benchmark is unknown)", payload)
     vendor_status = text(payload.get("status"))
@@ -288,13 +329,6 @@ class LlamaStackAdapter(Adapter):
         if isinstance(problem, JobNotReady):
             message = self.error_message(problem.vendor_error)
             problem.job_status = not_ready_status(message).value
-        elif operation is Operation.SUBMIT and isinstance(problem, InvalidRequest):
-            message = self.error_message(problem.vendor_error)
-            if message is not None and UNKNOWN_BENCHMARK_RE.fullmatch(message.strip()):
-                # The benchmark comes from the canonical `evaluation`: name that field.
-                problem.errors = [
-                    FieldError(loc=["body", "evaluation"], msg=message, type="unknown_benchmark")
-                ]
         return problem
 
     @classmethod

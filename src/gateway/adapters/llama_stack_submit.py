@@ -11,7 +11,10 @@ Field mapping:
     temperature, top_p   eval_candidate.sampling_params.strategy {type: "top_p", temperature,
                          top_p}; with temperature alone `top_p` is omitted, so the vendor's
                          default top_p 0.95 applies; neither set -> {type: "greedy"}
-    max_tokens           eval_candidate.sampling_params.max_tokens
+    max_tokens           eval_candidate.sampling_params.max_tokens. Required: the builtin
+                         (inline::meta-reference) provider answers 500 without it, and the
+                         adapter cannot tell the providers apart, so a submission without
+                         it is refused here (400 naming `max_tokens`), never defaulted
     num_samples          benchmark_config.num_examples (omitted: the whole dataset)
     top_p alone          refused: the top_p strategy requires a temperature
     name                 refused: a run-eval job has no name
@@ -58,6 +61,18 @@ _SET_BY_CANONICAL: dict[str, str] = {
 }
 
 
+SEND_MAX_TOKENS = (
+    "its builtin eval provider generates with it and fails (500) without it; send"
+    ' e.g. "max_tokens": 512 (the remote::nvidia provider ignores it)'
+)
+# What a submission must carry, and where to find it (docs/vendors/llama-stack.md).
+REQUIREMENTS: dict[str, str] = {
+    "evaluation": "a benchmark id registered on the server (GET /v1alpha/eval/benchmarks)",
+    "targets[0].model": "the id of a model the server serves (one model target)",
+    "max_tokens": "the generation limit; the builtin eval provider requires it",
+}
+
+
 def run_eval_path(benchmark_id: str) -> str:
     return f"{BENCHMARKS_PATH}/{quote(benchmark_id, safe='')}/jobs"
 
@@ -77,7 +92,8 @@ def _candidate_model(request: SubmitRequest, refused: list[tuple[str, str]]) -> 
             refused.append(
                 (
                     f"targets.{index}.agent",
-                    "Llama Stack 0.7 evaluates models only (AgentCandidate was removed after 0.3)",
+                    "Llama Stack 0.7 evaluates models only (AgentCandidate was removed after"
+                    " 0.3); send {type: model, model: <a model id the server serves>}",
                 )
             )
         else:
@@ -158,8 +174,9 @@ def to_submission(ctx: BackendContext, request: SubmitRequest) -> dict[str, Any]
             refused.append((f"vendor_options.{key}", why))
         else:
             options[key] = sent
-    if refused or model is None:
-        raise refusal(ctx, refused)
+    missing = [("max_tokens", SEND_MAX_TOKENS, "missing")] if request.max_tokens is None else []
+    if refused or missing or model is None:
+        raise refusal(ctx, [*refused, *missing])
 
     sampling: dict[str, Any] = {
         "strategy": strategy or options.get("strategy") or {"type": "greedy"}

@@ -22,6 +22,7 @@ from ..errors import (
 from ..ids import JobRef
 from ..schemas import RESULT_READY_STATUSES, FieldError, Job, Link, Metric, SubmitRequest
 from .base import Adapter, BackendContext, ListedJobs, ListQuery
+from .identity import asked_id
 from .tables import ErrorRule, Operation
 from .wire import dig, integer, items, number, obj, text
 
@@ -30,8 +31,21 @@ VENDOR: Final = "nemo-evaluator"
 # The shared DEFAULT_ERROR_RULES cover 401/403/404/400/422/429/5xx. NeMo documents no error
 # messages, so no row matches on text. SDK 1.5.0 maps 409 to ConflictError; on cancel a
 # conflict means the job already finished: job-already-terminal (the core adds its status).
+# On create, the one thing sent by reference is the config (`evaluation`, '<namespace>/<name>';
+# the target goes inline): a 404 there (the SDK's NotFoundError) names it.
+SEND_CONFIG = (
+    "send as 'evaluation' an existing evaluation config '<namespace>/<name>'"
+    " (GET /v1/evaluation/configs/{namespace}/{name} reads one)"
+)
 ERROR_TABLE: tuple[ErrorRule, ...] = (
     ErrorRule(JobAlreadyTerminal, status=409, operations=frozenset({Operation.CANCEL})),
+    ErrorRule(
+        InvalidRequest,
+        status=404,
+        operations=frozenset({Operation.SUBMIT}),
+        fields=("evaluation",),
+        send=SEND_CONFIG,
+    ),
 )
 
 # Nested `groups` inside a GroupResult are free-form; follow them this deep at most.
@@ -50,10 +64,9 @@ def unreadable(ctx: BackendContext, what: str) -> UpstreamInvalidResponse:
 
 
 def vendor_job_id(ctx: BackendContext, payload: dict[str, Any], hint: JobRef | None) -> str:
-    """The job's vendor id from the payload, else from the hint; unusable without either."""
-    found = text(payload.get("id"))
-    if found is None and hint is not None and len(hint.parts) == 1:
-        found = hint.parts[0]
+    """The job's vendor id: the one asked for (`hint`), else the payload's (a create)."""
+    asked = hint.parts[0] if hint is not None and len(hint.parts) == 1 else None
+    found = asked_id(ctx, text(payload.get("id")), asked)
     if found is None:
         raise unreadable(ctx, "a job that has no id")
     return found

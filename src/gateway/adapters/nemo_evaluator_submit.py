@@ -90,7 +90,11 @@ def config_reference(request: SubmitRequest, refused: Refused) -> str:
     namespace, slash, name = request.evaluation.partition("/")
     if not slash or not namespace.strip() or not name.strip() or "/" in name:
         refused.append(
-            ("evaluation", "a NeMo evaluation config is referenced as '<namespace>/<name>'")
+            (
+                "evaluation",
+                "a NeMo evaluation config is referenced as '<namespace>/<name>';"
+                " send an existing config's, e.g. 'my-organization/my-config'",
+            )
         )
     return request.evaluation
 

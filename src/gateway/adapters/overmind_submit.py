@@ -47,6 +47,10 @@ from .base import BackendContext, refusal
 from .overmind_wire import UUID_RE
 
 JOBS_PATH: Final = "/api/jobs/"
+SEND_AGENT: Final = (
+    "an Overmind agent is a UUID; send {type: agent, agent: <agent uuid>} (the `agent` field"
+    " of the agent's jobs: GET /v1/jobs/<an earlier job>?include=raw shows it)"
+)
 # O1's enum, then the values seen only in the generated clients (O3); for messages only.
 KNOWN_JOB_TYPES: Final = (
     "inference",
@@ -135,7 +139,8 @@ def _target(request: SubmitRequest, refused: Refused) -> str | None:
             (
                 "targets.0.model",
                 "no Overmind job field names the model under evaluation (analyzer_model is "
-                "the analysing model; set it as vendor_options.analyzer_model)",
+                "the analysing model; set it as vendor_options.analyzer_model); give the "
+                "agent under evaluation as {type: agent, agent: <agent uuid>}",
             )
         )
     if target.endpoint is not None:
@@ -143,7 +148,7 @@ def _target(request: SubmitRequest, refused: Refused) -> str | None:
     if target.type != "agent" or target.agent is None:
         return None
     if not UUID_RE.fullmatch(target.agent):
-        refused.append(("targets.0.agent", "an Overmind agent is a UUID"))
+        refused.append(("targets.0.agent", SEND_AGENT))
         return None
     return target.agent
 

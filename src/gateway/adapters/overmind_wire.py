@@ -12,6 +12,7 @@ from ..errors import UpstreamInvalidResponse
 from ..ids import JobRef
 from ..schemas import FieldError, Metric, Problem
 from .base import BackendContext
+from .identity import asked_id
 from .wire import dig, number, text
 
 VENDOR: Final = "overmind"
@@ -41,8 +42,9 @@ def job_body(ctx: BackendContext, payload: Any) -> dict[str, Any]:
 
 
 def vendor_id(ctx: BackendContext, body: Mapping[str, Any], hint: JobRef | None) -> str:
-    """The job's UUID from the body, else from the id the caller asked for."""
-    job_id = text(body.get("id")) or (hint.parts[0] if hint is not None and hint.parts else None)
+    """The job's UUID: the one the caller asked for, else the body's (a create, a list)."""
+    asked = hint.parts[0] if hint is not None and hint.parts else None
+    job_id = asked_id(ctx, text(body.get("id")), asked)
     if not job_id:
         raise UpstreamInvalidResponse(
             f"{VENDOR} answered with a job without an id", backend=ctx.backend, vendor=VENDOR

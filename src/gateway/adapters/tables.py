@@ -86,12 +86,17 @@ class ErrorRule:
 
     `status` is an HTTP status or a range; `message` is matched in full against the vendor's
     error message (never a substring search); `operations` limits the row to some calls.
+    `fields` names the canonical submission fields a refusal is about (dotted paths such as
+    `targets.0.model`) and `send` says what to send instead: both become the problem's field
+    errors when the vendor gives none of its own.
     """
 
     problem: type[GatewayError]
     status: int | range | None = None
     message: re.Pattern[str] | None = None
     operations: frozenset[Operation] | None = None
+    fields: tuple[str, ...] = ()
+    send: str = ""
 
     def matches(self, operation: Operation, status: int, message: str | None) -> bool:
         if self.operations is not None and operation not in self.operations:
@@ -122,10 +127,17 @@ DEFAULT_ERROR_RULES: tuple[ErrorRule, ...] = (
 )
 
 
+def find_error_rule(
+    rules: Iterable[ErrorRule], operation: Operation, status: int, message: str | None
+) -> ErrorRule:
+    """The first row (the vendor's own, then the shared defaults) matching the answer."""
+    for rule in (*rules, *DEFAULT_ERROR_RULES):
+        if rule.matches(operation, status, message):
+            return rule
+    return ErrorRule(UpstreamError)
+
+
 def find_rule(
     rules: Iterable[ErrorRule], operation: Operation, status: int, message: str | None
 ) -> type[GatewayError]:
-    for rule in (*rules, *DEFAULT_ERROR_RULES):
-        if rule.matches(operation, status, message):
-            return rule.problem
-    return UpstreamError
+    return find_error_rule(rules, operation, status, message).problem

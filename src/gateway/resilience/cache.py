@@ -40,8 +40,11 @@ class CacheKey:
 
     @property
     def job(self) -> tuple[str, str] | None:
-        """(backend, job id) for job operations: what a cancel invalidates."""
-        return (self.backend, self.key) if self.operation in JOB_OPERATIONS else None
+        """(backend, job id) for job operations: what a cancel invalidates. A result page
+        past the first is keyed `<job id>?<query>` (job ids never hold `?`)."""
+        if self.operation not in JOB_OPERATIONS:
+            return None
+        return (self.backend, self.key.partition("?")[0])
 
     def path(self) -> str:
         """A key-safe string form (for Redis): each part quoted, so ':' cannot be forged."""

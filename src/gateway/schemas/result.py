@@ -34,6 +34,11 @@ class Result(BaseModel):
     metrics: list[Metric] = Field(default_factory=list, description="Aggregated metrics")
     rows: list[ResultRow] = Field(default_factory=list, description="Per-row scores/generations")
     artifacts: list[Link] = Field(default_factory=list, description="Downloads and result links")
+    next_page_token: str | None = Field(
+        default=None,
+        description="Pass back as `page_token` for the next page of rows; null on the last"
+        " page. The metrics and artifacts are on every page",
+    )
     raw: dict[str, Any] | None = Field(
         default=None, description="The vendor's payload; only when asked for"
     )

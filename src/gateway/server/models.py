@@ -65,6 +65,20 @@ class ListJobsQuery(JobQuery):
     status: JobStatus | None = Field(default=None, description="Only jobs in this status")
 
 
+class GetResultQuery(JobQuery):
+    page_size: int = Field(
+        default=50,
+        ge=1,
+        le=MAX_PAGE_SIZE,
+        description="Rows per page (a page token keeps the size of the page it came from)",
+    )
+    page_token: str | None = Field(
+        default=None,
+        max_length=MAX_TOKEN_LENGTH,
+        description="`next_page_token` of the result page before",
+    )
+
+
 class CancelRequest(BaseModel):
     """Body of a cancel request: optional, and an empty object today."""
 

@@ -15,7 +15,7 @@ from .. import __version__
 from ..config import NAME_PATTERN
 from ..ids import MAX_ID_LENGTH
 from ..schemas import ProblemType
-from .models import GetJobQuery, JobQuery, ListJobsQuery
+from .models import GetJobQuery, GetResultQuery, ListJobsQuery
 from .openapi_parts import (
     component_schemas,
     ok,
@@ -39,7 +39,7 @@ def build_openapi() -> dict[str, Any]:
     job_id = path_param("job_id", JOB_ID_PATTERN, "A gateway job id, e.g. ls-sim~mmlu~0")
     job_id["schema"]["maxLength"] = MAX_ID_LENGTH
     backend = path_param("backend", NAME_PATTERN, "A backend or alias name from the config")
-    job_query = query_params(JobQuery, schemas)
+    result_query = query_params(GetResultQuery, schemas)
     get_job_query = query_params(GetJobQuery, schemas)
     list_query = query_params(ListJobsQuery, schemas)
     paths: dict[str, Any] = {
@@ -87,11 +87,13 @@ def build_openapi() -> dict[str, Any]:
         "/v1/jobs/{job_id}/result": {
             "get": operation(
                 "getJobResult",
-                "A finished job's result",
-                "`job-not-ready` (409, with `job_status`) while the job has not succeeded.",
+                "A finished job's result, a page of rows at a time",
+                "`job-not-ready` (409, with `job_status`) while the job has not succeeded."
+                " Rows are paged like job lists: pass `next_page_token` back as `page_token`;"
+                " the aggregated metrics and artifacts are on every page.",
                 ok("Result"),
                 ALL_PROBLEMS,
-                parameters=[job_id, *job_query],
+                parameters=[job_id, *result_query],
                 security=SECURITY,
                 tags=["jobs"],
             )

@@ -25,8 +25,8 @@ from .models import (
     CancelRequest,
     ConfigInfo,
     GetJobQuery,
+    GetResultQuery,
     Health,
-    JobQuery,
     ListJobsQuery,
     Readiness,
 )
@@ -110,7 +110,7 @@ async def get_result(request: Request) -> Response:
     job_id: str = request.path_params["job_id"]
     async with serving(request) as (gen, caller):
         backend = job_backend(gen, caller, job_id)
-        query = parse_query(request, JobQuery)
+        query = parse_query(request, GetResultQuery)
         outcome = await upstream(
             request,
             gen,
@@ -121,6 +121,8 @@ async def get_result(request: Request) -> Response:
                 include_raw=query.include == "raw",
                 fresh=wants_fresh(request),
                 tenant=caller.name,
+                page_size=query.page_size,
+                page_token=query.page_token,
             ),
         )
         return json_response(outcome.value, headers=outcome.headers())

@@ -192,6 +192,10 @@ async def run_eval(request: Request, state: SimState) -> Response:
         "benchmark_config": body.benchmark_config.model_dump(mode="json", exclude_unset=True),
     }
     if bench["provider_id"] == data.BUILTIN:
+        if body.benchmark_config.eval_candidate.sampling_params.max_tokens is None:
+            # The builtin provider asserts max_tokens is set: an AssertionError, hence the
+            # server's generic 500 (API.md §4), as a real 0.7.3 server answers.
+            raise VendorError(500, "Internal server error: An unexpected error occurred.")
         job = new_job(state, [Stage("completed")], job_data)
         return _ok(_job_body(state, job))
     job = new_job(state, list(data.NVIDIA_LIFECYCLE), job_data)
