@@ -12,8 +12,10 @@ from typing import Literal
 import anyio
 
 from .cli_jobs import LocalJobs, RemoteJobs
+from .errors import GatewayError
 from .schemas import Job
 from .watch import JobEvent, Subscription, WaitTimedOut
+from .watch_events import change_key
 
 
 @dataclass(frozen=True)
@@ -27,17 +29,62 @@ class Seen:
 # -- following a job -------------------------------------------------------------------------
 
 
-def changes(source: RemoteJobs | LocalJobs, job_id: str, timeout: float | None) -> Iterator[Seen]:
+@dataclass(frozen=True)
+class Failing:
+    """A retryable problem while watching (the vendor is failing): the watch goes on after
+    `retry_in` seconds, until the job ends or the watch's own deadline."""
+
+    problem: GatewayError
+    retry_in: float
+
+
+# Backoff between watch attempts while the vendor fails (a Retry-After, when given, wins).
+RETRY_INITIAL, RETRY_MAX = 1.0, 15.0
+
+
+def changes(
+    source: RemoteJobs | LocalJobs, job_id: str, timeout: float | None
+) -> Iterator[Seen | Failing]:
+    """Each change of the job until it ends. A retryable problem (a vendor timeout, 5xx, rate
+    limit, open circuit) is yielded as `Failing` and the watch starts again with backoff until
+    `timeout`; any other problem (job-not-found, unauthorized...) ends it at once."""
     deadline = None if timeout is None else time.monotonic() + timeout
-    if isinstance(source, RemoteJobs):
-        return _remote_changes(source, job_id, deadline)
-    return _local_changes(source, job_id, deadline)
+    last: Job | None = None
+    delay = RETRY_INITIAL
+    while True:
+        try:
+            if isinstance(source, RemoteJobs):
+                stream = _remote_changes(source, job_id, deadline)
+            else:
+                stream = _local_changes(source, job_id, deadline)
+            for seen in stream:
+                if last is None or change_key(seen.job) != change_key(last):
+                    yield seen  # a new watch repeats the job as it stands: shown once
+                last, delay = seen.job, RETRY_INITIAL
+            return
+        except WaitTimedOut:
+            raise
+        except GatewayError as exc:
+            if not exc.retryable:
+                raise
+            left = math.inf if deadline is None else deadline - time.monotonic()
+            wait = min(exc.retry_after or delay, RETRY_MAX)
+            if wait >= left:  # no time for another try: wait out the deadline, then say so
+                time.sleep(max(0.0, left))
+                raise _timed_out(job_id, last, deadline, exc) from None
+            yield Failing(exc, wait)
+            time.sleep(wait)
+            delay = min(delay * 2, RETRY_MAX)
 
 
-def _timed_out(job_id: str, last: Job | None, deadline: float | None) -> WaitTimedOut:
+def _timed_out(
+    job_id: str, last: Job | None, deadline: float | None, failing: GatewayError | None = None
+) -> WaitTimedOut:
     status = last.status.value if last is not None else None
     return WaitTimedOut(
-        "gave up waiting (--timeout)" + (f"; the job is {status}" if status else ""),
+        "gave up waiting (--timeout)"
+        + (f"; the job is {status}" if status else "")
+        + (f"; the vendor is still failing: {failing.detail}" if failing is not None else ""),
         job_id=job_id,
         job_status=status,
         backend=last.backend if last is not None else None,

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel, ValidationError
 
-from .cli_follow import changes
+from .cli_follow import Failing, changes
 from .cli_jobs import ConfigOpt, JsonOpt, LocalJobs, RemoteJobs, Session, UrlOpt, jobs_app
 from .cli_render import LiveJob, render_headline, render_submission
 from .errors import InvalidRequest
@@ -38,11 +38,20 @@ def follow(
     last: Job | None = None
     if as_json:
         for seen in changes(source, job_id, timeout):
+            if isinstance(seen, Failing):  # the vendor is failing; the watch goes on
+                problem = seen.problem.problem()
+                typer.echo(
+                    _line({"event": "problem", "retry_in": seen.retry_in, "problem": problem})
+                )
+                continue
             last = seen.job
             typer.echo(_line({"event": "status", "id": seen.id, "job": seen.job}))
     else:
         with LiveJob(job_id) as view:
             for seen in changes(source, job_id, timeout):
+                if isinstance(seen, Failing):
+                    view.console.print(_failing_line(seen), soft_wrap=True, markup=False)
+                    continue
                 last = seen.job
                 view.update(seen.job)
     if last is None:
@@ -54,6 +63,14 @@ def follow(
     else:
         render_headline(last, result)
     return last
+
+
+def _failing_line(failing: Failing) -> str:
+    exc = failing.problem
+    return (
+        f"vendor failing: {exc.problem_type.slug}: {exc.detail}; "
+        f"still watching, next try in {failing.retry_in:g}s"
+    )
 
 
 def _result(source: RemoteJobs | LocalJobs, job: Job) -> Result | None:
@@ -89,7 +106,9 @@ def watch_job(
 
     --json prints one line per change ({"event": "status", "id", "job"}) and, when the job
     succeeded, a last line {"event": "result", "result"}. Exit 0 when it succeeded, 3 when it
-    ended otherwise.
+    ended otherwise. While the vendor fails (timeouts, 5xx, rate limits) the watch goes on
+    with backoff until --timeout, saying so ({"event": "problem", "retry_in", "problem"});
+    a problem that will not pass (job-not-found, unauthorized) ends it at once (exit 1).
     """
     with Session(url, config, as_json) as source:
         assert isinstance(source, RemoteJobs | LocalJobs)
@@ -184,7 +203,8 @@ def submit(
 def _last(source: RemoteJobs | LocalJobs, job_id: str, timeout: float | None) -> Job | None:
     last = None
     for seen in changes(source, job_id, timeout):
-        last = seen.job
+        if not isinstance(seen, Failing):
+            last = seen.job
     return last
 
 

@@ -3,6 +3,7 @@ evaluation lead sees and does, checked against the API's own answers."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -63,6 +64,27 @@ def test_filters_search_and_paging_through_1200_jobs(board: Board, tab: Tab) -> 
     api = board.api.get("/v1/jobs", params={"status": "failed", "page_size": 1}).json()
     assert (
         int(page.locator("#jobs-summary").get_attribute("data-matching")) == api["counts"]["failed"]
+    )
+
+    # A window of creation days (UTC, both included), typed into the date inputs.
+    today = datetime.now(UTC).date()
+    page.goto(f"{board.url}/ui/jobs")
+    page.get_by_label("Created from (UTC day)").fill(today.isoformat())
+    page.get_by_label("Created to (UTC day)").fill(today.isoformat())
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**created_to=**")
+    window = {
+        "created_after": f"{today.isoformat()}T00:00:00Z",
+        "created_before": f"{(today + timedelta(days=1)).isoformat()}T00:00:00Z",
+        "page_size": 1,
+    }
+    api_total = sum(board.api.get("/v1/jobs", params=window).json()["counts"].values())
+    shown = int(page.locator("#jobs-summary").get_attribute("data-matching"))
+    assert (
+        0
+        < shown
+        == api_total
+        < sum(board.api.get("/v1/jobs", params={"page_size": 1}).json()["counts"].values())
     )
 
     # Search by name.

@@ -101,6 +101,7 @@ def test_bad_filters_are_typed_400s() -> None:
         "page_size=0",
         "page_size=x",
         "backend=nope",
+        "created_from=yesterday",
         "colour=red",
     ):
         with pytest.raises(InvalidRequest):

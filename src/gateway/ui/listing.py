@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import cast, get_args
 from urllib.parse import urlencode
 
@@ -23,7 +23,17 @@ PAGE_SIZES = (25, 50, 100, 200)
 RUNNING_SHOWN = 20
 FAILURES_SHOWN = 10
 MAX_NAME_CHARS = 200
-LIST_PARAMS = ("status", "backend", "vendor", "caller", "name", "sort", "page_size")
+LIST_PARAMS = (
+    "status",
+    "backend",
+    "vendor",
+    "caller",
+    "name",
+    "created_from",
+    "created_to",
+    "sort",
+    "page_size",
+)
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,8 @@ class JobsFilter:
     vendor: str | None = None
     caller: str | None = None
     name: str | None = None
+    created_from: date | None = None  # whole days, UTC, both ends included
+    created_to: date | None = None
     sort: LedgerSort = "-created"
     page_size: int = 50
     page_token: str | None = None
@@ -129,6 +141,8 @@ class JobsFilter:
             "vendor": self.vendor,
             "caller": self.caller,
             "name": self.name,
+            "created_from": self.created_from,
+            "created_to": self.created_to,
             "sort": None if self.sort == "-created" else self.sort,
             "page_size": None if self.page_size == 50 else self.page_size,
         }
@@ -169,6 +183,7 @@ def parse_filter(params: QueryParams, gen: Generation) -> JobsFilter:
         raise InvalidRequest("page_size and page must be whole numbers") from None
     if not 1 <= page_size <= 500:
         raise InvalidRequest("page_size must be between 1 and 500")
+    days = [_day(params, "created_from"), _day(params, "created_to")]
     searched = (params.get("name") or "").strip()[:MAX_NAME_CHARS] or None
     return JobsFilter(
         statuses=statuses,
@@ -176,11 +191,29 @@ def parse_filter(params: QueryParams, gen: Generation) -> JobsFilter:
         vendor=params.get("vendor") or None,
         caller=params.get("caller") or None,
         name=searched,
+        created_from=days[0],
+        created_to=days[1],
         sort=sort,
         page_size=page_size,
         page_token=params.get("page_token") or None,
         page_number=page_number,
     )
+
+
+def _day(params: QueryParams, name: str) -> date | None:
+    given = params.get(name)
+    if not given:
+        return None
+    try:
+        return date.fromisoformat(given)
+    except ValueError:
+        raise InvalidRequest(f"{name} must be a day as YYYY-MM-DD") from None
+
+
+def _midnight(day: date | None, *, after: int = 0) -> datetime | None:
+    if day is None:
+        return None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=after)
 
 
 @dataclass(frozen=True)
@@ -223,6 +256,8 @@ async def jobs_table(gen: Generation, caller: Caller, wanted: JobsFilter) -> Job
         sort=wanted.sort,
         page_size=wanted.page_size,
         page_token=wanted.page_token,
+        created_after=_midnight(wanted.created_from),
+        created_before=_midnight(wanted.created_to, after=1),
     )
     names = visible_backends(gen, caller)
     vendors = sorted({str(gen.config.backends[n].vendor) for n in names})
