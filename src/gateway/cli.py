@@ -17,9 +17,10 @@ from typing import Annotated
 
 import typer
 
-from . import cli_watch  # noqa: F401  (registers `jobs submit` and `jobs watch`)
+from . import cli_ledger, cli_watch  # noqa: F401  (register `jobs ls|history|submit|watch`)
 from .cli_export import export_app
 from .cli_jobs import jobs_app
+from .cli_ledger_ops import ledger_app
 from .config import DEFAULT_CONFIG_PATH, GatewayConfig, load_config
 from .errors import ConfigError
 
@@ -30,6 +31,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(ledger_app, name="ledger")  # ledger sync|export|upgrade|purge
 app.add_typer(export_app, name="export")  # export mlflow JOB_ID...
 
 EXIT_CONFIG = 2

@@ -3,7 +3,9 @@ or in-process from a config (the same ledger file the service on that config use
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -11,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .cli_jobs import (
-    ApiKeyOpt,
+    API_KEY_ENV,
     ConfigOpt,
     JsonOpt,
     LocalJobs,
@@ -116,6 +118,9 @@ def _history(source: object, job_id: str) -> JobHistory:
     return source.gw.history(job_id)
 
 
+ApiKeyOpt = Annotated[
+    str | None, typer.Option("--api-key", help=f"Caller key (default: ${API_KEY_ENV})")
+]
 StatusOpt = Annotated[
     list[str] | None,
     typer.Option("--status", "-s", help="Only this canonical status (repeat for several)"),
@@ -162,7 +167,7 @@ def ls(
         "page_size": page_size,
         "page_token": page_token,
     }
-    with Session(url, config, as_json, api_key) as source:
+    with _session(url, config, as_json, api_key) as source:
         page = _page(source, filters)
         if as_json:
             typer.echo(page.model_dump_json(indent=2))
@@ -179,12 +184,18 @@ def history(
     as_json: JsonOpt = False,
 ) -> None:
     """A job's status timeline, oldest first (the job ledger)."""
-    with Session(url, config, as_json, api_key) as source:
+    with _session(url, config, as_json, api_key) as source:
         timeline = _history(source, job_id)
         if as_json:
             typer.echo(timeline.model_dump_json(indent=2))
         else:
             render_history(timeline)
+
+
+def _session(url: str | None, config: Path | None, as_json: bool, api_key: str | None) -> Session:
+    if api_key:
+        os.environ[API_KEY_ENV] = api_key  # how Session finds the caller key
+    return Session(url, config, as_json)
 
 
 def _utc(moment: datetime | None) -> datetime | None:

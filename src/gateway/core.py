@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 from pydantic import ValidationError
@@ -32,6 +32,9 @@ from .errors import (
     UpstreamTimeout,
 )
 from .ids import JobRef, format_job_id, parse_job_id
+from .ledger_jobs import LedgerHandle, observing
+from .ledger_jobs.views import LedgerViews
+from .ledger_jobs.writeahead import RecordedSubmission
 from .paging import check_page_size, decode_page_token, encode_page_token
 from .resilience import BackendGuard, Outcome, ResilienceHub
 from .resilience.verdict import answer_verdict, error_verdict
@@ -42,10 +45,14 @@ from .result_tokens import (
     result_query,
 )
 from .schemas import FieldError, Job, JobStatus, Page, Result, Submission, SubmitRequest
+from .schemas.ledger import Observer
 from .simulators import SimState
 from .submission import IdempotencyStore, Submitter
 from .telemetry import tracing_for
 from .watch import WAIT_POLL_INITIAL, WAIT_POLL_MAX, JobWatcher, Subscription
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
 
 log = logging.getLogger("gateway")
 DEADLINE_BACKSTOP = 1.0  # seconds past a guard's own deadline before the core cuts a call
@@ -65,7 +72,7 @@ def _as_config(config: ConfigSource) -> GatewayConfig:
     return config_from_dict(dict(config))
 
 
-class AsyncGateway:
+class AsyncGateway(LedgerViews):
     """Reach every configured backend through one canonical API.
 
     >>> async with AsyncGateway("config.example.yaml") as gw:   # doctest: +SKIP
@@ -78,6 +85,7 @@ class AsyncGateway:
         *,
         transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
         on_unknown_status: Callable[[str, str], None] | None = None,
+        ledger: Ledger | LedgerHandle | None = None,
         on_vendor_outcome: Callable[[str, str], None] | None = None,
         sim_states: Mapping[str, SimState] | None = None,
     ) -> None:
@@ -109,8 +117,12 @@ class AsyncGateway:
             for name, cfg in self.config.backends.items()
         }
         self._submitter = Submitter(IdempotencyStore(self.resilience.link))
+        # The job ledger: given (shared, e.g. across the proxy's reloads; the giver closes it)
+        # or opened from `config.ledger` on first use and closed with this gateway.
+        self._ledger_handle = _ledger_handle(self.config, ledger)
+        self._owns_ledger = ledger is None
         # One shared poller per watched job, whatever the number of waiters and watchers.
-        self.watcher = JobWatcher(self)
+        self.watcher = JobWatcher(observing.WatchSource(self))
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -132,6 +144,8 @@ class AsyncGateway:
     async def aclose(self) -> None:
         await self.watcher.aclose()
         await self._submitter.aclose()
+        if self._owns_ledger and self._ledger_handle is not None:
+            await self._ledger_handle.aclose()
         await self.resilience.aclose()
         for backend in self._backends.values():
             await backend.aclose()
@@ -194,16 +208,27 @@ class AsyncGateway:
         include_raw: bool = False,
         fresh: bool = False,
         tenant: str | None = None,
+        observed_by: Observer = "read",
     ) -> Outcome[Job]:
         backend, ref = self._locate(job_id)
-        outcome = await self._call(
-            backend,
-            Operation.GET_JOB,
-            lambda: backend.adapter.get_job(ref),
-            job_id=job_id,
-            fresh=fresh,
-            tenant=tenant,
-        )
+        try:
+            outcome = await self._call(
+                backend,
+                Operation.GET_JOB,
+                lambda: backend.adapter.get_job(ref),
+                job_id=job_id,
+                fresh=fresh,
+                tenant=tenant,
+            )
+        except GatewayError as exc:
+            # A job the vendor lost is answered from the ledger (a plain read; a watch ends).
+            known = await observing.after_failed_read(
+                self._ledger_handle, job_id, exc, answer_gone=observed_by == "read"
+            )
+            if known is None:
+                raise
+            return known
+        observing.observe_job(self._ledger_handle, outcome, observed_by)
         self._note_unknown(outcome.value)
         return outcome if include_raw else _without_raw(outcome)
 
@@ -233,6 +258,7 @@ class AsyncGateway:
             fresh=fresh,
             tenant=tenant,
         )
+        observing.observe_result(self._ledger_handle, job_id, outcome)
         return outcome if include_raw else _without_raw(outcome)
 
     async def get_result(
@@ -295,6 +321,7 @@ class AsyncGateway:
             if exc.job_status is None:  # the vendor said so: read which terminal status
                 await self._refuse_if_terminal(job_id, tenant)
             raise
+        observing.observe_job(self._ledger_handle, outcome, "read")
         return outcome.value.model_copy(update={"raw": None})
 
     async def _refuse_if_terminal(self, job_id: str, tenant: str | None) -> None:
@@ -325,7 +352,7 @@ class AsyncGateway:
         backend = self.backend(backend_name)
         canonical = _as_submit_request(request)
 
-        async def call() -> Submission:
+        async def vendor_call() -> Submission:
             outcome = await self._call(
                 backend, Operation.SUBMIT, lambda: backend.adapter.submit(canonical)
             )
@@ -337,8 +364,28 @@ class AsyncGateway:
             )
 
         deadline = self._guards[backend.name].deadline + DEADLINE_BACKSTOP
+        call: Callable[[], Awaitable[Submission]] = vendor_call
+        scope = tenant or ""
+        if self._ledger_handle is not None:  # written ahead, settled after (ledger_jobs)
+            recorded = RecordedSubmission(
+                self._ledger_handle,
+                in_flight=self._submitter.in_flight,
+                scope=scope,
+                caller=tenant,
+                key=idempotency_key,
+                requested=backend_name,
+                backend=backend.name,
+                vendor=backend.config.vendor,
+                api_version=backend.adapter.context.api_version,
+                request=canonical,
+                deadline=deadline,
+            )
+            replayed = await recorded.replayed()
+            if replayed is not None:
+                return replayed
+            call = recorded.around(vendor_call)
         return await self._submitter.submit(
-            idempotency_key, tenant or "", backend_name, canonical, call, deadline
+            idempotency_key, scope, backend_name, canonical, call, deadline
         )
 
     async def fetch_jobs(
@@ -351,6 +398,7 @@ class AsyncGateway:
         include_raw: bool = False,
         fresh: bool = False,
         tenant: str | None = None,
+        observed_by: Observer = "read",
     ) -> Outcome[Page]:
         backend = self.backend(backend_name)
         wanted = _parse_status(status)
@@ -376,7 +424,9 @@ class AsyncGateway:
             jobs = [j.model_copy(update={"raw": None}) for j in jobs]
         token = encode_page_token(backend.name, listed.next_cursor) if listed.next_cursor else None
         page = Page(items=jobs, next_page_token=token, total=listed.total)
-        return cast(Outcome[Page], replace(cast(Outcome[Any], outcome), value=page))
+        paged = cast(Outcome[Page], replace(cast(Outcome[Any], outcome), value=page))
+        observing.observe_page(self._ledger_handle, paged, observed_by)
+        return paged
 
     async def list_jobs(
         self,
@@ -488,6 +538,16 @@ class AsyncGateway:
                 )
             if self._on_unknown_status is not None:
                 self._on_unknown_status(job.backend, job.vendor_status)
+
+
+def _ledger_handle(
+    config: GatewayConfig, ledger: Ledger | LedgerHandle | None
+) -> LedgerHandle | None:
+    if isinstance(ledger, LedgerHandle):
+        return ledger
+    if ledger is not None:
+        return LedgerHandle(config.ledger, ledger=ledger)
+    return LedgerHandle(config.ledger) if config.ledger.enabled else None
 
 
 def _without_raw(outcome: Outcome[J]) -> Outcome[J]:

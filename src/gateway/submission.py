@@ -180,6 +180,11 @@ class Submitter:
                 )
             await asyncio.sleep(POLL_INTERVAL)
 
+    async def in_flight(self, scope: str, key: str) -> bool:
+        """A submission with this key is running now (here, or on a replica sharing Redis)."""
+        record = await self.store.get(f"{scope}|{key}")
+        return record is not None and record.state == "pending"
+
     async def _run_owned(
         self,
         store_key: str,
@@ -207,6 +212,11 @@ class Submitter:
     async def aclose(self) -> None:
         for task in list(self._running):
             task.cancel()
+
+
+def unknown_outcome(exc: GatewayError) -> Problem:
+    """The problem a key keeps when its submission's outcome is unknown (also the ledger's)."""
+    return Problem.model_validate(_unknown_outcome(exc))
 
 
 def _unknown_outcome(exc: GatewayError) -> dict[str, Any]:

@@ -6,11 +6,12 @@ portal), so it works the same inside or outside other async code.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
+from datetime import datetime
 from functools import partial
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -19,8 +20,12 @@ from .backends import BackendInfo
 from .core import AsyncGateway, ConfigSource
 from .result_tokens import DEFAULT_RESULT_PAGE_SIZE
 from .schemas import Job, JobStatus, Page, Result, Submission, SubmitRequest
+from .schemas.ledger import JobHistory, LedgerPage
 from .simulators import SimState
 from .watch import JobEvent, iterate_blocking
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
 
 
 class Gateway:
@@ -31,11 +36,14 @@ class Gateway:
         config: ConfigSource = None,
         *,
         transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self._portal_cm: AbstractContextManager[BlockingPortal] = start_blocking_portal()
         self._portal = self._portal_cm.__enter__()
         try:
-            self._gateway: AsyncGateway = self._portal.call(partial(_build, config, transports))
+            self._gateway: AsyncGateway = self._portal.call(
+                partial(_build, config, transports, ledger)
+            )
         except BaseException:
             self._portal_cm.__exit__(None, None, None)
             raise
@@ -67,6 +75,60 @@ class Gateway:
 
     def simulator(self, name: str) -> SimState:
         return self._gateway.simulator(name)
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """The open ledger (None until first used; a Ledger is used on the gateway's loop)."""
+        return self._gateway.ledger
+
+    def jobs(
+        self,
+        *,
+        status: JobStatus | str | Iterable[JobStatus | str] | None = None,
+        backend: str | Iterable[str] | None = None,
+        vendor: str | Iterable[str] | None = None,
+        caller: str | Iterable[str] | None = None,
+        alias: str | Iterable[str] | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        updated_after: datetime | None = None,
+        updated_before: datetime | None = None,
+        name_contains: str | None = None,
+        sort: str = "-created",
+        page_size: int = 50,
+        page_token: str | None = None,
+        tenant_backends: frozenset[str] | None = None,
+    ) -> LedgerPage:
+        """One page of the ledger's jobs across every backend (see AsyncGateway.jobs)."""
+        return self._portal.call(
+            partial(
+                self._gateway.jobs,
+                status=status,
+                backend=backend,
+                vendor=vendor,
+                caller=caller,
+                alias=alias,
+                created_after=created_after,
+                created_before=created_before,
+                updated_after=updated_after,
+                updated_before=updated_before,
+                name_contains=name_contains,
+                sort=sort,
+                page_size=page_size,
+                page_token=page_token,
+                tenant_backends=tenant_backends,
+            )
+        )
+
+    def history(self, job_id: str) -> JobHistory:
+        """A job's status timeline, oldest first."""
+        return self._portal.call(partial(self._gateway.history, job_id))
+
+    def flush_ledger(self) -> None:
+        """Wait until what was observed so far is written (scripts, tests)."""
+        ledger = self._gateway.ledger
+        if ledger is not None:
+            self._portal.call(ledger.flush)
 
     def job_id(self, backend: str, *vendor_ids: str) -> str:
         return self._gateway.job_id(backend, *vendor_ids)
@@ -138,6 +200,8 @@ class Gateway:
 
 
 async def _build(
-    config: ConfigSource, transports: dict[str, httpx.AsyncBaseTransport] | None
+    config: ConfigSource,
+    transports: dict[str, httpx.AsyncBaseTransport] | None,
+    ledger: Ledger | None = None,
 ) -> AsyncGateway:
-    return AsyncGateway(config, transports=transports)
+    return AsyncGateway(config, transports=transports, ledger=ledger)

@@ -18,6 +18,7 @@ from ..errors import GatewayError
 from ..ui import ui_routes
 from ..telemetry import tracing_for
 from .holder import EMBEDDED, GatewayHolder
+from .ledger_metrics import LedgerCollector
 from .metrics import Metrics, ResilienceCollector
 from .middleware import RequestContextMiddleware
 from .openapi import build_openapi
@@ -48,6 +49,7 @@ def create_app(
         loaded, source=source, source_label=label, metrics=metrics, transports=transports
     )
     metrics.registry.register(ResilienceCollector(lambda: holder.current.gateway))
+    metrics.registry.register(LedgerCollector(lambda: holder.current.gateway))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -24,6 +24,8 @@ from anyio.abc import TaskGroup
 from ..config import GatewayConfig, load_config
 from ..core import AsyncGateway
 from ..errors import ConfigError
+from ..ledger_jobs.refresher import run_maintenance
+from ..ledger_jobs.serving import SharedLedger
 from ..simulators import SimState
 from .auth import KeyRing
 from .metrics import Metrics
@@ -143,6 +145,7 @@ class GatewayHolder:
         self._digest = _digest(source)
         self._lock: anyio.Lock | None = None
         self._tasks: TaskGroup | None = None
+        self.ledgers = SharedLedger()  # one ledger across generations (ledger_jobs.serving)
         self._current = self._build(config, 1)
         metrics.generation.set(1)
         _warn_if_open(config)
@@ -201,9 +204,11 @@ class GatewayHolder:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Watch the file and SIGHUP while the block runs; close everything after."""
+        await self.ledgers.open_at_start(self._current.gateway)
         async with anyio.create_task_group() as tasks:
             self._tasks = tasks
             tasks.start_soon(self._watch)
+            tasks.start_soon(run_maintenance, lambda: self._current.gateway)
             # The signal callback runs outside any task: it only wakes a task that reloads.
             hup = [anyio.Event()]
             sighup = install_sighup(lambda: hup[0].set())
@@ -220,9 +225,11 @@ class GatewayHolder:
                 self._tasks = None
                 tasks.cancel_scope.cancel()
         await self._current.gateway.aclose()
+        await self.ledgers.aclose()
 
     async def aclose(self) -> None:
         await self._current.gateway.aclose()
+        await self.ledgers.aclose()
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -232,6 +239,7 @@ class GatewayHolder:
             transports=self._transports,
             on_unknown_status=self.metrics.unknown_status,
             on_vendor_outcome=self.health.record,
+            ledger=self.ledgers.for_config(config.ledger),
             sim_states=self._kept_simulators(config) if number > 1 else None,
         )
         return Generation(number, config, gateway, KeyRing(config), datetime.now(UTC))
@@ -266,6 +274,9 @@ class GatewayHolder:
         finally:
             with anyio.CancelScope(shield=True):  # closed even when shutdown cancels the wait
                 await gen.gateway.aclose()
+                await self.ledgers.release(
+                    gen.gateway.ledger_handle, self._current.gateway.ledger_handle
+                )
             log.info(
                 "config generation %d closed (%d request(s) cut off)", gen.number, gen.inflight
             )

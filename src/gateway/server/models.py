@@ -132,11 +132,29 @@ class BackendReadiness(BaseModel):
     circuit: CircuitState = Field(description=CIRCUIT_DOC)
 
 
+class LedgerReadiness(BaseModel):
+    """The job ledger as this replica sees it (counts since the process started)."""
+
+    state: Literal["off", "ok", "degraded"] = Field(
+        description="off (ledger.enabled false), ok, or degraded (its database failing: reads"
+        " are still served, observed changes wait in a bounded queue, submissions are refused"
+        " unless ledger.require_for_submit is false)"
+    )
+    queued: int = Field(description="Observed changes waiting to be written")
+    written: int = 0
+    failed_writes: int = Field(default=0, description="Write attempts that failed (retried)")
+    dropped: int = Field(default=0, description="Changes dropped because the queue was full")
+    last_error: str | None = None
+
+
 class Readiness(BaseModel):
-    status: Literal["ready"]
+    status: Literal["ready", "degraded"] = Field(
+        description="degraded: serving, but the job ledger is failing (see `ledger`)"
+    )
     config: ConfigInfo
     backends: list[BackendReadiness]
     shared_state: Literal["off", "ok", "degraded"] = Field(
         description="Redis shared state: off (not configured), ok, or degraded (Redis failing;"
         " this replica answers from its own state, so readiness is not affected)"
     )
+    ledger: LedgerReadiness

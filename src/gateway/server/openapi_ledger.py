@@ -6,10 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..ledger_jobs.records import AT_VENDOR_HEADER
+from ..schemas import ProblemType
 from .ledger_routes import LedgerListQuery
-from .openapi_parts import API_PROBLEMS, ok, operation, query_params
+from .openapi_parts import ok, operation, query_params
 
 Security = list[dict[str, list[str]]]
+# What a /v1 GET can answer: the catalog but a wrong method (405) and body problems (413/415).
+API_PROBLEMS = tuple(p for p in ProblemType if p.status not in (405, 413, 415))
 LIST_DOC = (
     "Every job the gateway has submitted or seen, across all backends and vendors, from its job"
     " ledger (not a vendor call): filters combine with AND, a repeated `status` or `backend`"

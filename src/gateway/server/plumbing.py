@@ -15,6 +15,7 @@ from starlette.responses import Response
 from ..adapters.tables import Operation
 from ..errors import GatewayError, InvalidRequest
 from ..ids import parse_job_id
+from ..ledger_jobs.observing import gone_headers
 from ..schemas import FieldError
 from .auth import Caller
 from .holder import GatewayHolder, Generation
@@ -183,4 +184,6 @@ async def job_answer(
             tenant=caller.name,
         ),
     )
-    return json_response(outcome.value, headers=outcome.headers())
+    # A job the vendor lost comes from the ledger: `Job-At-Vendor: false` (ledger_jobs.records)
+    headers = {**outcome.headers(), **gone_headers(outcome)}
+    return json_response(outcome.value, headers=headers)

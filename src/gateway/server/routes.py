@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from ..adapters.tables import Operation
 from ..errors import InvalidRequest
 from ..schemas import FieldError
+from .ledger_routes import job_history, ledger_readiness, list_ledger_jobs
 from .metrics import METRICS_MEDIA_TYPE
 from .models import (
     BackendList,
@@ -177,12 +178,14 @@ async def readyz(request: Request) -> Response:
         )
         for name, cfg in gen.config.backends.items()
     ]
+    ledger = ledger_readiness(gen.gateway.ledger_handle)
     return json_response(
         Readiness(
-            status="ready",
+            status="degraded" if ledger.state == "degraded" else "ready",
             config=info,
             backends=backends,
             shared_state=gen.gateway.resilience.redis_state,
+            ledger=ledger,
         )
     )
 
@@ -200,7 +203,9 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/v1/backends", list_backends, methods=["GET"]),
         Route("/v1/backends/{backend}/jobs", backend_jobs, methods=["GET", "POST"]),
+        Route("/v1/jobs", list_ledger_jobs, methods=["GET"]),
         Route("/v1/jobs/{job_id}", get_job, methods=["GET"]),
+        Route("/v1/jobs/{job_id}/history", job_history, methods=["GET"]),
         Route("/v1/jobs/{job_id}/events", job_events, methods=["GET"]),
         Route("/v1/jobs/{job_id}/result", get_result, methods=["GET"]),
         Route("/v1/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
