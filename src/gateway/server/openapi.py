@@ -14,8 +14,10 @@ from typing import Any
 from .. import __version__
 from ..config import NAME_PATTERN
 from ..ids import MAX_ID_LENGTH
+from ..ledger_jobs.records import AT_VENDOR_HEADER
 from ..schemas import ProblemType
 from .models import GetJobQuery, GetResultQuery, ListJobsQuery
+from .openapi_ledger import AT_VENDOR_DOC, ledger_paths
 from .openapi_parts import (
     component_schemas,
     ok,
@@ -75,8 +77,10 @@ def build_openapi() -> dict[str, Any]:
                 "The job in the canonical schema, whatever vendor runs it. With `wait`, a"
                 " long-poll: the answer comes as soon as the job's status (or progress) differs"
                 " from what it was when the request arrived, or it is terminal, else after"
-                " `wait` seconds with the job as it stands.",
-                ok("Job"),
+                " `wait` seconds with the job as it stands. A job its vendor no longer knows is"
+                " answered from the job ledger: its last known state, `stale: true`, with"
+                " `Job-At-Vendor: false`.",
+                ok_content("application/json", ref("Job"), extra_headers=(AT_VENDOR_HEADER,)),
                 ALL_PROBLEMS,
                 parameters=[job_id, *get_job_query],
                 security=SECURITY,
@@ -84,6 +88,7 @@ def build_openapi() -> dict[str, Any]:
             )
         },
         "/v1/jobs/{job_id}/events": {"get": events_operation(job_id, schemas, SECURITY)},
+        **ledger_paths(job_id, schemas, SECURITY, ALL_PROBLEMS),
         "/v1/jobs/{job_id}/result": {
             "get": operation(
                 "getJobResult",
@@ -212,6 +217,7 @@ def build_openapi() -> dict[str, Any]:
                     "schema": {"type": "string"},
                 },
                 **RESPONSE_HEADERS,
+                **AT_VENDOR_DOC,
             },
         },
     }

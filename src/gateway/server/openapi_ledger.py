@@ -11,8 +11,6 @@ from .ledger_routes import LedgerListQuery
 from .openapi_parts import ok, operation, query_params
 
 Security = list[dict[str, list[str]]]
-# What a /v1 GET can answer: the catalog but a wrong method (405) and body problems (413/415).
-API_PROBLEMS = tuple(p for p in ProblemType if p.status not in (405, 413, 415))
 LIST_DOC = (
     "Every job the gateway has submitted or seen, across all backends and vendors, from its job"
     " ledger (not a vendor call): filters combine with AND, a repeated `status` or `backend`"
@@ -38,8 +36,12 @@ AT_VENDOR_DOC: dict[str, Any] = {
 
 
 def ledger_paths(
-    job_id: dict[str, Any], schemas: dict[str, Any], security: Security
+    job_id: dict[str, Any],
+    schemas: dict[str, Any],
+    security: Security,
+    problems: tuple[ProblemType, ...],
 ) -> dict[str, Any]:
+    """`problems`: what the other /v1 GET operations declare (gateway.server.openapi)."""
     return {
         "/v1/jobs": {
             "get": operation(
@@ -47,7 +49,7 @@ def ledger_paths(
                 "Every job, across backends (the ledger)",
                 LIST_DOC,
                 ok("LedgerPage"),
-                API_PROBLEMS,
+                problems,
                 parameters=query_params(LedgerListQuery, schemas),
                 security=security,
                 tags=["ledger"],
@@ -59,7 +61,7 @@ def ledger_paths(
                 "A job's status timeline (the ledger)",
                 HISTORY_DOC,
                 ok("JobHistory"),
-                API_PROBLEMS,
+                problems,
                 parameters=[job_id],
                 security=security,
                 tags=["ledger"],

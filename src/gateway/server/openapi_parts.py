@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ..schemas import Job, Page, Problem, ProblemType, Result, Submission, SubmitRequest
+from ..schemas.ledger import JobHistory, LedgerPage
 from .models import BackendList, CancelRequest, Health, Readiness
 from .problems import PROBLEM_MEDIA_TYPE
 
@@ -28,6 +29,8 @@ def component_schemas() -> dict[str, Any]:
         Health,
         Readiness,
         Submission,
+        LedgerPage,
+        JobHistory,
     ]
     _, top = models_json_schema(
         [*((m, "serialization") for m in models), (SubmitRequest, "validation")],
