@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -82,7 +83,8 @@ def test_check_config_refuses_a_key_limited_to_an_unknown_backend(
     path = write_config(tmp_path / "bad.yaml", config)
     result = cli.invoke(app, ["check-config", str(path)])
     assert result.exit_code == 2
-    assert "auth.keys.0.backends: 'evalz' is not a backend or alias (did you mean" in result.output
+    expected = "auth.keys.0.backends.0: 'evalz' is not a backend or alias (did you mean"
+    assert expected in result.output
 
 
 def test_serve_refuses_a_bad_config_before_listening(tmp_path: Path) -> None:
@@ -202,3 +204,45 @@ def test_simulate_refuses_an_unknown_vendor(cli: CliRunner) -> None:
     result = cli.invoke(app, ["simulate", "openai"])
     assert result.exit_code == 2
     assert "no simulator for vendor 'openai'" in result.stderr
+
+
+# -- usability (issue 11) --------------------------------------------------------------------
+
+
+def test_a_missing_key_says_how_to_give_one(cli: CliRunner, service: Proc) -> None:
+    result = cli.invoke(app, ["jobs", "get", DO_DONE, "--url", service.url])
+    assert result.exit_code == 1
+    assert "EVAL_GATEWAY_API_KEY" in result.stderr and "--api-key" in result.stderr
+
+
+def test_the_key_can_be_given_as_an_option(cli: CliRunner, service: Proc) -> None:
+    args = ["jobs", "get", DO_DONE, "--url", service.url, "--api-key", KEY, "--json"]
+    result = cli.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert Job.model_validate_json(result.stdout).status is JobStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize(
+    "command", [["serve"], ["jobs", "submit"], ["jobs", "list"], ["jobs", "watch"]]
+)
+def test_help_at_80_columns_shows_every_option_name_whole(command: list[str]) -> None:
+    # A real process: the terminal width is read from COLUMNS when the CLI starts.
+    run = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *command, "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "80", "TERM": "xterm"},
+        check=True,
+    )
+    assert "…" not in run.stdout
+    assert max(len(line) for line in run.stdout.splitlines()) <= 80
+    if command == ["jobs", "submit"]:
+        for name in ("--evaluation", "--benchmark", "--idempotency-key", "--api-key"):
+            assert name in run.stdout
+
+
+def test_a_result_without_rows_says_so(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["jobs", "result", DO_DONE])
+    assert result.exit_code == 0, result.output
+    assert "row(s)" not in result.output
+    assert "per-example row" in result.output

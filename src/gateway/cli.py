@@ -29,6 +29,9 @@ app = typer.Typer(
     help="One canonical job/result API in front of five LLM-evaluation vendors.",
     no_args_is_help=True,
     add_completion=False,
+    # click's plain help: rich's tables cut long option names ("--evaluation,--benc…") at
+    # 80 columns; plain help wraps the descriptions instead.
+    rich_markup_mode=None,
 )
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(ledger_app, name="ledger")  # ledger sync|export|upgrade|purge
@@ -101,6 +104,8 @@ def serve(
         timeout_graceful_shutdown=server.shutdown_seconds,
         proxy_headers=False,
         server_header=False,
+        # Our URL/header limits, and problem+json for what the HTTP parser refuses.
+        http="gateway.server.http_limits:GatewayHttpToolsProtocol",
     )
 
 

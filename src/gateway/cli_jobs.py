@@ -25,10 +25,19 @@ jobs_app = typer.Typer(
     help=f"Look at jobs: on a running service (--url or ${URL_ENV}; key from ${API_KEY_ENV}),"
     " or in-process from a config (--config; default: the embedded simulators).",
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain help: rich's tables cut long option names at 80 columns
 )
 
 UrlOpt = Annotated[
     str | None, typer.Option("--url", envvar=URL_ENV, help="Base URL of a running gateway")
+]
+ApiKeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        envvar=API_KEY_ENV,
+        help="Caller key for --url (prefer the env var: options show in `ps`)",
+    ),
 ]
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Use this config in-process (no --url)")
@@ -129,8 +138,11 @@ class LocalJobs:
 class Session:
     """Open the source, run one call, print the answer or the problem, exit accordingly."""
 
-    def __init__(self, url: str | None, config: Path | None, as_json: bool) -> None:
+    def __init__(
+        self, url: str | None, config: Path | None, as_json: bool, api_key: str | None = None
+    ) -> None:
         self.url, self.config, self.as_json = url, config, as_json
+        self.api_key = api_key
         self.source: JobsSource | None = None
 
     def __enter__(self) -> JobsSource:
@@ -138,7 +150,8 @@ class Session:
 
         try:
             if self.url:
-                self.source = RemoteJobs(self.url, os.environ.get(API_KEY_ENV) or None)
+                key = self.api_key or os.environ.get(API_KEY_ENV) or None
+                self.source = RemoteJobs(self.url, key)
             else:
                 self.source = LocalJobs(self.config)
         except ConfigError as exc:
@@ -162,6 +175,11 @@ class Session:
             exc = ProblemAnswer(problem_details(exc))  # as the gateway sent it, if it did
         if isinstance(exc, ProblemAnswer):
             print_problem(exc.problem, self.as_json)
+            if exc.problem.status == 401:
+                typer.echo(
+                    f"hint: the gateway wants a caller key: set {API_KEY_ENV} or pass --api-key",
+                    err=True,
+                )
             raise typer.Exit(EXIT_PROBLEM) from None
         if isinstance(exc, Unreachable):
             typer.echo(f"error: {exc}", err=True)
@@ -179,12 +197,13 @@ def _show(as_json: bool, model: M, render: Callable[[M], None]) -> None:
 def get(
     job_id: str,
     url: UrlOpt = None,
+    api_key: ApiKeyOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
     raw: RawOpt = False,
 ) -> None:
     """Show one job."""
-    with Session(url, config, as_json) as source:
+    with Session(url, config, as_json, api_key) as source:
         _show(as_json, source.get_job(job_id, raw), render_job)
 
 
@@ -192,21 +211,26 @@ def get(
 def result(
     job_id: str,
     url: UrlOpt = None,
+    api_key: ApiKeyOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
     raw: RawOpt = False,
 ) -> None:
     """Show a finished job's result (a problem with the current status while it runs)."""
-    with Session(url, config, as_json) as source:
+    with Session(url, config, as_json, api_key) as source:
         _show(as_json, source.get_result(job_id, raw), render_result)
 
 
 @jobs_app.command("cancel")
 def cancel(
-    job_id: str, url: UrlOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False
+    job_id: str,
+    url: UrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Ask the vendor to cancel a job; show the job after the request."""
-    with Session(url, config, as_json) as source:
+    with Session(url, config, as_json, api_key) as source:
         _show(as_json, source.cancel_job(job_id), render_job)
 
 
@@ -217,10 +241,11 @@ def list_(
     page_size: Annotated[int, typer.Option(min=1, max=200)] = 50,
     page_token: Annotated[str | None, typer.Option(help="next_page_token of a page")] = None,
     url: UrlOpt = None,
+    api_key: ApiKeyOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
     raw: RawOpt = False,
 ) -> None:
     """List a backend's jobs, one page at a time."""
-    with Session(url, config, as_json) as source:
+    with Session(url, config, as_json, api_key) as source:
         _show(as_json, source.list_jobs(backend, status, page_size, page_token, raw), render_page)

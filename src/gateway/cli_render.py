@@ -102,7 +102,7 @@ def render_result(result: Result) -> None:
     for metric in result.metrics:
         table.add_row(metric.name, _value(metric), metric.group or "")
     console.print(table)
-    console.print(f"{len(result.rows)} row(s)")
+    console.print(_rows_line(len(result.rows)))
     for link in result.artifacts:
         console.print(f"artifact {link.rel}: {link.href}", soft_wrap=True)
     _print_raw(result.raw)
@@ -235,7 +235,12 @@ def render_headline(job: Job, result: Result | None) -> None:
         if len(metrics) > HEADLINE_METRICS:
             console.print(f"... {len(metrics) - HEADLINE_METRICS} more metric(s)")
     if result is not None:
-        console.print(
-            f"{len(result.rows)} row(s); all of it: eval-gateway jobs result {job.id}",
-            soft_wrap=True,
-        )
+        rows = f"{_rows_line(len(result.rows))}; " if result.rows else ""
+        console.print(f"{rows}the whole result: eval-gateway jobs result {job.id}", soft_wrap=True)
+
+
+def _rows_line(count: int) -> str:
+    """Per-example rows, said in words (never "0 row(s)")."""
+    if count == 0:
+        return "no per-example rows"
+    return f"{count} per-example row{'s' if count != 1 else ''}"

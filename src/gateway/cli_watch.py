@@ -18,7 +18,16 @@ import typer
 from pydantic import BaseModel, ValidationError
 
 from .cli_follow import Failing, changes
-from .cli_jobs import ConfigOpt, JsonOpt, LocalJobs, RemoteJobs, Session, UrlOpt, jobs_app
+from .cli_jobs import (
+    ApiKeyOpt,
+    ConfigOpt,
+    JsonOpt,
+    LocalJobs,
+    RemoteJobs,
+    Session,
+    UrlOpt,
+    jobs_app,
+)
 from .cli_render import LiveJob, render_headline, render_submission
 from .errors import InvalidRequest
 from .schemas import RESULT_READY_STATUSES, FieldError, Job, Result, SubmitRequest
@@ -98,6 +107,7 @@ def _exit_for(jobs: list[Job | None]) -> None:
 def watch_job(
     job_id: str,
     url: UrlOpt = None,
+    api_key: ApiKeyOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
     timeout: TimeoutOpt = None,
@@ -110,7 +120,7 @@ def watch_job(
     with backoff until --timeout, saying so ({"event": "problem", "retry_in", "problem"});
     a problem that will not pass (job-not-found, unauthorized) ends it at once (exit 1).
     """
-    with Session(url, config, as_json) as source:
+    with Session(url, config, as_json, api_key) as source:
         assert isinstance(source, RemoteJobs | LocalJobs)
         final = follow(source, job_id, as_json, timeout)
     _exit_for([final])
@@ -160,6 +170,7 @@ def submit(
     wait: Annotated[bool, typer.Option("--wait", help="Follow the job(s) to the end")] = False,
     timeout: TimeoutOpt = None,
     url: UrlOpt = None,
+    api_key: ApiKeyOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -168,7 +179,7 @@ def submit(
     --json prints the submission; with --wait, one object at the end:
     {"submission", "jobs" (as they ended), "results" (null where there is none)}.
     """
-    with Session(url, config, as_json) as source:
+    with Session(url, config, as_json, api_key) as source:
         assert isinstance(source, RemoteJobs | LocalJobs)
         request = _request(
             evaluation, model, agent, endpoint, name, temperature, top_p, max_tokens,

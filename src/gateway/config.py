@@ -28,6 +28,13 @@ from pydantic import (
 )
 
 from .adapters import adapter_class, api_versions
+from .config_checks import (
+    bool_number_issues,
+    duplicate_keys,
+    name_issues,
+    raise_at_locations,
+    raw_name_issues,
+)
 from .errors import ConfigError
 from .export.settings import ExportSettings
 from .resilience.settings import BreakerSettings, CacheSettings, RedisSettings, RetrySettings
@@ -245,27 +252,10 @@ class GatewayConfig(_Strict):
 
     @model_validator(mode="after")
     def _check_names(self) -> GatewayConfig:
-        for name in (*self.backends, *self.aliases):
-            if not re.match(NAME_PATTERN, name):
-                raise ValueError(
-                    f"name {name!r} must use lowercase letters, digits, '-' and '_' "
-                    "(and start with a letter or digit)"
-                )
-        for alias, target in self.aliases.items():
-            if alias in self.backends:
-                raise ValueError(f"alias {alias!r} has the same name as a backend")
-            if target not in self.backends:
-                hint = _did_you_mean(target, self.backends)
-                raise ValueError(
-                    f"alias {alias!r} points at {target!r}, which is not a backend{hint}"
-                )
-        for i, key in enumerate(self.auth.keys):
-            for name in key.backends or ():
-                if self.resolve(name) is None:
-                    hint = _did_you_mean(name, [*self.backends, *self.aliases])
-                    raise ValueError(
-                        f"auth.keys.{i}.backends: {name!r} is not a backend or alias{hint}"
-                    )
+        # Every bad name and dangling reference at once, each at its key path.
+        scopes = [key.backends for key in self.auth.keys]
+        found = name_issues(NAME_PATTERN, self.backends, self.aliases, scopes)
+        raise_at_locations("GatewayConfig", found)
         return self
 
     def resolve(self, name: str) -> str | None:
@@ -284,10 +274,15 @@ def load_config(path: str | Path) -> GatewayConfig:
         raise ConfigError(source, [("", f"cannot read the file: {exc.strerror}")]) from None
     try:
         data = yaml.safe_load(text)
+        duplicates = duplicate_keys(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(source, [("", f"not valid YAML{where}")]) from None
+    except RecursionError:
+        raise ConfigError(source, [("", "not a config: nested too deeply")]) from None
+    if duplicates:  # PyYAML keeps the last of two entries: which one was meant is unknown
+        raise ConfigError(source, duplicates)
     return config_from_dict(data, source=source)
 
 
@@ -304,10 +299,15 @@ def config_from_dict(
         raise ConfigError(source, [("", "the config must be a mapping with a 'backends' key")])
     issues: list[tuple[str, str]] = []
     expanded = _expand(data, os.environ if env is None else env, (), issues)
+    issues.extend(bool_number_issues(GatewayConfig, expanded))
     try:
         config = GatewayConfig.model_validate(expanded)
     except ValidationError as exc:
         found = [_describe(err) for err in exc.errors()]
+        if not any(err["type"] == "config_reference" for err in exc.errors()):
+            # Field errors stopped the model before its name checks: run them here too.
+            found += raw_name_issues(NAME_PATTERN, expanded)
+        found = [i for i in found if i not in issues]  # a bool error comes once
         # One error per key: an unknown key needs no second error about its ${VAR}, and a
         # missing ${VAR} no second error about the unexpanded text.
         unknown = {path for path, msg in found if msg.startswith("unknown key")}
@@ -364,7 +364,9 @@ def _describe(error: Any) -> tuple[str, str]:
     message = str(error.get("msg", "invalid value"))
     message = message.removeprefix("Value error, ")
     if kind == "literal_error" and loc and loc[-1] == "vendor":
-        return path, f"unknown vendor; one of: {', '.join(VENDORS)}"
+        given = error.get("input")
+        hint = _did_you_mean(given, VENDORS) if isinstance(given, str) else ""
+        return path, f"unknown vendor{hint}; one of: {', '.join(VENDORS)}"
     return path, message  # pydantic's msg never holds the input value, so no secret leaks
 
 

@@ -106,6 +106,26 @@ class InvalidRequest(GatewayError):
     problem_type = ProblemType.INVALID_REQUEST
 
 
+class MethodNotAllowed(InvalidRequest):
+    problem_type = ProblemType.METHOD_NOT_ALLOWED
+
+
+class PayloadTooLarge(InvalidRequest):
+    problem_type = ProblemType.PAYLOAD_TOO_LARGE
+
+
+class UriTooLong(InvalidRequest):
+    problem_type = ProblemType.URI_TOO_LONG
+
+
+class UnsupportedMediaType(InvalidRequest):
+    problem_type = ProblemType.UNSUPPORTED_MEDIA_TYPE
+
+
+class HeadersTooLarge(InvalidRequest):
+    problem_type = ProblemType.HEADERS_TOO_LARGE
+
+
 class Unauthorized(GatewayError):
     problem_type = ProblemType.UNAUTHORIZED
 
@@ -126,6 +146,12 @@ class UnknownBackend(NotFound):
 
 class JobNotFound(NotFound):
     problem_type = ProblemType.JOB_NOT_FOUND
+
+
+class RouteNotFound(NotFound):
+    """No such route or page on the gateway itself (the HTTP 404 of a wrong URL)."""
+
+    problem_type = ProblemType.NOT_FOUND
 
 
 class JobNotReady(GatewayError):
@@ -207,6 +233,12 @@ ERROR_CLASSES: dict[str, type[GatewayError]] = {
     cls.problem_type.slug: cls
     for cls in (
         InvalidRequest,
+        RouteNotFound,
+        MethodNotAllowed,
+        PayloadTooLarge,
+        UriTooLong,
+        UnsupportedMediaType,
+        HeadersTooLarge,
         Unauthorized,
         Forbidden,
         UnknownBackend,

@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from . import jsonbound
 from .errors import InvalidRequest
 
 MAX_PAGE_SIZE = 200
@@ -28,7 +29,7 @@ def decode_page_token(backend: str, token: str | None) -> dict[str, Any] | None:
         raise InvalidRequest("page_token is too long")
     try:
         padded = token + "=" * (-len(token) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        data = jsonbound.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, binascii.Error, UnicodeEncodeError):
         raise InvalidRequest("page_token is not a token this gateway issued") from None
     if not isinstance(data, dict) or not isinstance(data.get("c"), dict):

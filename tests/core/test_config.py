@@ -98,7 +98,7 @@ def test_backend_errors_say_what_is_allowed(entry: Any, path: str, fragment: str
 
 def test_alias_must_point_at_a_backend() -> None:
     issues = issues_of({"backends": {"nemo-prod": backend()}, "aliases": {"evals": "nemo-prd"}})
-    assert "did you mean 'nemo-prod'" in issues[""]
+    assert "did you mean 'nemo-prod'" in issues["aliases.evals"]
 
 
 def test_names_follow_the_documented_pattern() -> None:

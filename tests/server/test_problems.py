@@ -20,13 +20,13 @@ def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str
 
 
 def test_unknown_route(api: httpx.Client) -> None:
-    body = assert_problem(api.get("/v2/jobs/x"), 404, "invalid-request")
+    body = assert_problem(api.get("/v2/jobs/x"), 404, "not-found")
     assert "/v2/jobs/x" in str(body["detail"])
 
 
 def test_wrong_method_says_what_is_allowed(api: httpx.Client) -> None:
     response = api.delete("/v1/jobs/do-sim~abc")
-    assert_problem(response, 405, "invalid-request")
+    assert_problem(response, 405, "method-not-allowed")
     assert "GET" in response.headers["allow"]
 
 
@@ -54,14 +54,14 @@ def test_unexpected_body_fields_are_listed(api: httpx.Client) -> None:
 
 def test_oversized_body(api: httpx.Client) -> None:
     response = api.post("/v1/jobs/nemo-v1-sim~eval-x/cancel", content=b" " * 70_000)
-    body = assert_problem(response, 413, "invalid-request")
+    body = assert_problem(response, 413, "payload-too-large")
     assert "65536" in str(body["detail"])
 
 
 def test_oversized_streamed_body(api: httpx.Client) -> None:
     chunks = iter([b" " * 40_000, b" " * 40_000])  # chunked: no Content-Length to go by
     response = api.post("/v1/jobs/nemo-v1-sim~eval-x/cancel", content=chunks)
-    assert_problem(response, 413, "invalid-request")
+    assert_problem(response, 413, "payload-too-large")
 
 
 def test_bad_query_parameters_are_each_listed(api: httpx.Client) -> None:
@@ -106,7 +106,7 @@ def test_problem_type_uris_resolve_to_a_human_page(api: httpx.Client) -> None:
     page = api.get(type_uri)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "Job not found" in page.text
-    assert_problem(api.get("/problems/no-such-problem"), 404, "invalid-request")
+    assert_problem(api.get("/problems/no-such-problem"), 404, "not-found")
 
 
 def test_a_callers_request_id_is_echoed_in_header_and_problem(api: httpx.Client) -> None:

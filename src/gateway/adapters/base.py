@@ -9,13 +9,13 @@ wrap adapters in one place: `gateway.core`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import httpx
 
+from .. import jsonbound
 from ..errors import (
     GatewayError,
     InvalidRequest,
@@ -224,7 +224,7 @@ class Adapter:
         if not content.strip():
             return None
         try:
-            return json.loads(content)
+            return jsonbound.loads(content)
         except (ValueError, UnicodeDecodeError):
             raise UpstreamInvalidResponse(
                 f"{self.vendor} answered with a body that is not valid JSON",
@@ -240,7 +240,7 @@ class Adapter:
     ) -> GatewayError:
         """Translate a vendor error answer into the typed gateway error (pure)."""
         try:
-            body: Any = json.loads(content) if content.strip() else None
+            body: Any = jsonbound.loads(content) if content.strip() else None
         except (ValueError, UnicodeDecodeError):
             body = content[:512].decode("utf-8", "replace")
         message = self.error_message(body)

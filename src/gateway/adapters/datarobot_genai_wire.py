@@ -6,6 +6,7 @@ import json
 from typing import Any, Final
 from urllib.parse import quote, urljoin, urlsplit
 
+from .. import jsonbound
 from ..errors import InvalidRequest
 from ..ids import JobRef
 from ..schemas import FieldError
@@ -93,6 +94,6 @@ def cursor_offset(cursor: Any) -> int:
 def json_or_none(content: bytes) -> Any:
     """An error answer's body as JSON, or None when it is empty or not JSON."""
     try:
-        return json.loads(content) if content.strip() else None
+        return jsonbound.loads(content) if content.strip() else None
     except (ValueError, UnicodeDecodeError):
         return None

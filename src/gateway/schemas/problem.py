@@ -32,6 +32,48 @@ class ProblemType(Enum):
         " there are several, are listed in `errors`. Fix the request; retrying it unchanged"
         " will fail the same way.",
     )
+    # HTTP-level refusals of the request's shape, each with its own status (RFC 9110/6585).
+    NOT_FOUND = ProblemKind(
+        "not-found",
+        404,
+        "Not found",
+        "No such route or page on the gateway: the path names none of its resources. The routes"
+        " are listed in /openapi.json.",
+    )
+    METHOD_NOT_ALLOWED = ProblemKind(
+        "method-not-allowed",
+        405,
+        "Method not allowed",
+        "The route exists but not with this HTTP method; the `Allow` header lists the methods"
+        " it takes.",
+    )
+    PAYLOAD_TOO_LARGE = ProblemKind(
+        "payload-too-large",
+        413,
+        "Payload too large",
+        "The request body is larger than the gateway accepts (`server.max_body_bytes`). Send"
+        " a smaller body.",
+    )
+    URI_TOO_LONG = ProblemKind(
+        "uri-too-long",
+        414,
+        "URI too long",
+        "The request's path and query string are longer than the gateway reads. No route"
+        " needs one this long: check what built the URL.",
+    )
+    UNSUPPORTED_MEDIA_TYPE = ProblemKind(
+        "unsupported-media-type",
+        415,
+        "Unsupported media type",
+        "The request body is not sent as JSON. Send it with `Content-Type: application/json`.",
+    )
+    HEADERS_TOO_LARGE = ProblemKind(
+        "headers-too-large",
+        431,
+        "Request header fields too large",
+        "The request's headers (one of them, or all together) are larger than the gateway"
+        " reads. Send fewer or shorter headers.",
+    )
     UNAUTHORIZED = ProblemKind(
         "unauthorized",
         401,

@@ -3,17 +3,52 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from .job import Job, Vendor
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON Schema's `integer` includes 2.0; strict mode still refuses true/false and "2".
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# The bound inside the Annotated, so the JSON Schema says `minimum: 1` on the integer branch.
+PositiveWholeNumber = Annotated[int, Field(ge=1), BeforeValidator(_whole_number)]
+
+# What _names_what_it_targets checks, said in the JSON Schema too, so the published schema
+# accepts exactly what the gateway accepts (no `{}` that the schema allows and we refuse).
+_TARGET_SHAPES: dict[str, Any] = {
+    "anyOf": [
+        {
+            "description": "A model target (type omitted or 'model')",
+            "properties": {
+                "type": {"const": "model"},
+                "model": {"type": "string"},
+                "agent": {"type": "null"},
+            },
+            "required": ["model"],
+        },
+        {
+            "description": "An agent target",
+            "properties": {"type": {"const": "agent"}, "agent": {"type": "string"}},
+            "required": ["type", "agent"],
+        },
+    ]
+}
 
 
 class Target(BaseModel):
     """What is evaluated: a model (by id, optionally at an endpoint) or an agent."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a number or true/false is not a name, and true is not a number.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, json_schema_extra=_TARGET_SHAPES
+    )
 
     type: Literal["model", "agent"] = "model"
     model: str | None = Field(default=None, min_length=1, description="The model id (type=model)")
@@ -38,7 +73,8 @@ class Target(BaseModel):
 class SubmitRequest(BaseModel):
     """Run `evaluation` against `targets`. Adapters map every field or refuse it by name."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `max_tokens: true` or `temperature: "0.5"` is refused, not read as 1 or 0.5.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     evaluation: str = Field(
         min_length=1,
@@ -52,9 +88,9 @@ class SubmitRequest(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     top_p: float | None = Field(default=None, ge=0.0, le=1.0)
-    max_tokens: int | None = Field(default=None, ge=1)
-    num_samples: int | None = Field(
-        default=None, ge=1, description="How many examples to evaluate (the vendor's limit)"
+    max_tokens: PositiveWholeNumber | None = None
+    num_samples: PositiveWholeNumber | None = Field(
+        default=None, description="How many examples to evaluate (the vendor's limit)"
     )
     vendor_options: dict[str, Any] = Field(
         default_factory=dict,

@@ -1,4 +1,4 @@
-"""Plain ASGI middleware: request id, body limit, access log, metrics and the last-resort 500.
+"""Plain ASGI middleware: request id, size limits, access log, metrics and the last-resort 500.
 
 It is the outermost layer of our own: everything below (routing, handlers, the core) runs with
 the request id set, and a bug anywhere below still turns into an `internal-error` problem with
@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .holder import GatewayHolder
+from .http_limits import head_refusal
 from .logs import REQUEST_ID
 from .metrics import Metrics
 from .problems import PROBLEM_MEDIA_TYPE, BodyTooLarge, error_response, internal_error_body
@@ -96,11 +97,11 @@ class RequestContextMiddleware:
 
         limit = self.holder.current.config.server.max_body_bytes
         try:
-            if _declared_length(headers) > limit:
-                too_big = BodyTooLarge(f"the request body is larger than {limit} bytes")
-                await error_response(Request(scope), too_big, status=413)(
-                    scope, receive, send_with_id
-                )
+            refusal = head_refusal(scope)
+            if refusal is None and _declared_length(headers) > limit:
+                refusal = BodyTooLarge(f"the request body is larger than {limit} bytes")
+            if refusal is not None:
+                await error_response(Request(scope), refusal)(scope, receive, send_with_id)
             else:
                 await self.app(scope, _limited(receive, limit), send_with_id)
         except ClientDisconnect:

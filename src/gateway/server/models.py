@@ -57,6 +57,10 @@ class SubmitQuery(_Query):
     """A submission takes no query parameters (the request is the body)."""
 
 
+class BackendsQuery(_Query):
+    """GET /v1/backends takes no query parameters (anything given is a typo)."""
+
+
 class ListJobsQuery(JobQuery):
     page_size: int = Field(default=50, ge=1, le=MAX_PAGE_SIZE)
     page_token: str | None = Field(

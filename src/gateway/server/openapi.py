@@ -19,25 +19,47 @@ from ..schemas import ProblemType
 from .models import GetJobQuery, GetResultQuery, ListJobsQuery
 from .openapi_ledger import AT_VENDOR_DOC, ledger_paths
 from .openapi_parts import (
+    API_PROBLEMS,
+    BODY_API_PROBLEMS,
+    REQUEST_PROBLEMS,
     component_schemas,
     ok,
     ok_content,
     operation,
     path_param,
-    problem_response,
     query_params,
     ref,
 )
-from .openapi_watch import RESPONSE_HEADERS, events_operation, submit_operation
+from .openapi_watch import (
+    RESPONSE_HEADERS,
+    SSE_EVENT_SCHEMAS,
+    events_operation,
+    submit_operation,
+)
 
-_PART = r"(?:[A-Za-z0-9._-]|![0-9A-F]{2})+"
+# A part: plain characters and !XX escapes that spell valid UTF-8 (what gateway.ids decodes),
+# so the pattern accepts exactly the ids the server can parse.
+_C = "![89AB][0-9A-F]"  # a continuation byte, 80-BF
+_UTF8 = "|".join(
+    (
+        "![0-7][0-9A-F]",  # 00-7F
+        f"![CD][2-9A-F]{_C}",  # C2-DF, one continuation
+        f"!E0![AB][0-9A-F]{_C}",  # E0 A0-BF: no overlong forms
+        f"!E[1-9A-CEF]{_C}{_C}",
+        f"!ED![89][0-9A-F]{_C}",  # ED 80-9F: no surrogates
+        f"!F0![9AB][0-9A-F]{_C}{_C}",
+        f"!F[1-3]{_C}{_C}{_C}",
+        f"!F4!8[0-9A-F]{_C}{_C}",  # up to U+10FFFF
+    )
+)
+_PART = rf"(?:[A-Za-z0-9._-]|{_UTF8})+"
 JOB_ID_PATTERN = rf"^[a-z0-9][a-z0-9_-]*~{_PART}(?:~{_PART})*$"
-ALL_PROBLEMS = tuple(ProblemType)
+ALL_PROBLEMS = API_PROBLEMS  # what a /v1 operation without a body can answer
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"apiKeyHeader": []}]
 
 
 def build_openapi() -> dict[str, Any]:
-    schemas = component_schemas()
+    schemas = dict(sorted({**component_schemas(), **SSE_EVENT_SCHEMAS}.items()))
     job_id = path_param("job_id", JOB_ID_PATTERN, "A gateway job id, e.g. ls-sim~mmlu~0")
     job_id["schema"]["maxLength"] = MAX_ID_LENGTH
     backend = path_param("backend", NAME_PATTERN, "A backend or alias name from the config")
@@ -52,7 +74,7 @@ def build_openapi() -> dict[str, Any]:
                 "Name, vendor, API version and recent health of each backend the caller may use;"
                 " never a credential or URL.",
                 ok("BackendList"),
-                [ProblemType.UNAUTHORIZED, ProblemType.INTERNAL_ERROR],
+                [ProblemType.INVALID_REQUEST, ProblemType.UNAUTHORIZED, *REQUEST_PROBLEMS],
                 security=SECURITY,
                 tags=["backends"],
             )
@@ -111,14 +133,13 @@ def build_openapi() -> dict[str, Any]:
                 " job that already finished is `job-already-terminal` (409, with `job_status`),"
                 " from every vendor: the cancel did nothing.",
                 ok("Job"),
-                ALL_PROBLEMS,
+                BODY_API_PROBLEMS,
                 parameters=[job_id],
                 request_body={
                     "required": False,
                     "description": "Optional; an empty object today",
                     "content": {"application/json": {"schema": ref("CancelRequest")}},
                 },
-                extra_responses={"413": problem_response([ProblemType.INVALID_REQUEST], 413)},
                 security=SECURITY,
                 tags=["jobs"],
             )
@@ -129,7 +150,7 @@ def build_openapi() -> dict[str, Any]:
                 "Liveness",
                 "200 while the process is up. No auth.",
                 ok("Health"),
-                [ProblemType.INTERNAL_ERROR],
+                REQUEST_PROBLEMS,
                 security=[],
                 tags=["operations"],
             )
@@ -140,7 +161,7 @@ def build_openapi() -> dict[str, Any]:
                 "Readiness",
                 "The loaded config (generation, source) and each backend's recent health. No auth.",
                 ok("Readiness"),
-                [ProblemType.INTERNAL_ERROR],
+                REQUEST_PROBLEMS,
                 security=[],
                 tags=["operations"],
             )
@@ -151,7 +172,7 @@ def build_openapi() -> dict[str, Any]:
                 "Prometheus metrics",
                 "Text exposition format. No auth.",
                 ok_content("text/plain", {"type": "string"}),
-                [ProblemType.INTERNAL_ERROR],
+                REQUEST_PROBLEMS,
                 security=[],
                 tags=["operations"],
             )
@@ -162,7 +183,7 @@ def build_openapi() -> dict[str, Any]:
                 "This document",
                 "OpenAPI 3.1. No auth.",
                 ok_content("application/json", {"type": "object"}),
-                [ProblemType.INTERNAL_ERROR],
+                REQUEST_PROBLEMS,
                 security=[],
                 tags=["operations"],
             )
@@ -173,7 +194,7 @@ def build_openapi() -> dict[str, Any]:
                 "What a problem type means",
                 "Where problem `type` URIs point: a short page for people. No auth.",
                 ok_content("text/html", {"type": "string"}),
-                [ProblemType.INTERNAL_ERROR],
+                [ProblemType.NOT_FOUND, *REQUEST_PROBLEMS],
                 parameters=[
                     {
                         "name": "slug",
@@ -182,7 +203,6 @@ def build_openapi() -> dict[str, Any]:
                         "schema": {"type": "string", "enum": [p.slug for p in ProblemType]},
                     }
                 ],
-                extra_responses={"404": problem_response([ProblemType.INVALID_REQUEST], 404)},
                 security=[],
                 tags=["operations"],
             )
@@ -196,8 +216,10 @@ def build_openapi() -> dict[str, Any]:
             "summary": "One canonical job/result API in front of five LLM-evaluation vendors",
             "description": "Every error is `application/problem+json` (RFC 9457). Every response"
             " carries `X-Request-ID` (the caller's, or a new one); problems repeat it as"
-            " `request_id`. Unknown routes (404), wrong methods (405) and oversized bodies (413)"
-            " are `invalid-request` problems.",
+            " `request_id`. Unknown routes are `not-found` (404), wrong methods"
+            " `method-not-allowed` (405, with `Allow`), oversized bodies `payload-too-large`"
+            " (413), URLs over 8 KiB `uri-too-long` (414), bodies not sent as JSON"
+            " `unsupported-media-type` (415), headers over 32 KiB `headers-too-large` (431).",
         },
         "paths": paths,
         "components": {

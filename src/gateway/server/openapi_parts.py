@@ -14,6 +14,20 @@ from .problems import PROBLEM_MEDIA_TYPE
 
 REF = "#/components/schemas/{model}"
 
+# Which catalog problems an operation can answer. 405 belongs to no operation (it is the
+# answer for a method the path has none of); 413/415 only to routes that read a body.
+BODY_PROBLEMS = (ProblemType.PAYLOAD_TOO_LARGE, ProblemType.UNSUPPORTED_MEDIA_TYPE)
+API_PROBLEMS = tuple(
+    p for p in ProblemType if p is not ProblemType.METHOD_NOT_ALLOWED and p not in BODY_PROBLEMS
+)
+BODY_API_PROBLEMS = (*API_PROBLEMS, *BODY_PROBLEMS)
+# Any request at all: a bug, or a URL/headers over the limits.
+REQUEST_PROBLEMS = (
+    ProblemType.URI_TOO_LONG,
+    ProblemType.HEADERS_TOO_LARGE,
+    ProblemType.INTERNAL_ERROR,
+)
+
 
 def ref(name: str) -> dict[str, str]:
     return {"$ref": REF.format(model=name)}

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..schemas import ProblemType
 from ..submission import MAX_KEY_LENGTH
 from .models import MAX_EVENT_ID_CHARS, EventsQuery
-from .openapi_parts import ok_content, operation, problem_response, query_params, ref
+from .openapi_parts import (
+    API_PROBLEMS,
+    BODY_API_PROBLEMS,
+    ok_content,
+    operation,
+    query_params,
+    ref,
+)
 from .watching import SSE_MEDIA_TYPE
 
-ALL_PROBLEMS = tuple(ProblemType)
-TOO_LARGE = {"413": problem_response([ProblemType.INVALID_REQUEST], 413)}
 RESPONSE_HEADERS: dict[str, Any] = {
     "Location": {
         "description": "The (first) job the submission started: /v1/jobs/{job_id}",
@@ -50,7 +54,7 @@ def submit_operation(backend: dict[str, Any], security: list[dict[str, list[str]
             description="Accepted: the job(s) started (or, replayed, started earlier)",
             extra_headers=("Location", "Idempotent-Replayed"),
         ),
-        ALL_PROBLEMS,
+        BODY_API_PROBLEMS,
         parameters=[
             backend,
             {
@@ -65,11 +69,44 @@ def submit_operation(backend: dict[str, Any], security: list[dict[str, list[str]
             "required": True,
             "content": {"application/json": {"schema": ref("SubmitRequest")}},
         },
-        extra_responses=TOO_LARGE,
         security=security,
         tags=["jobs"],
         ok_status=202,
     )
+
+
+# The events of the stream: each is the fields of one event block; `data` is JSON text of
+# the schema in `contentSchema`.
+SSE_EVENT_SCHEMAS: dict[str, Any] = {
+    "JobStatusEvent": {
+        "type": "object",
+        "description": "`event: status`: the job changed (the first one is the job as it stands)",
+        "properties": {
+            "id": {"type": "string", "description": "Pass back as Last-Event-ID to resume"},
+            "event": {"const": "status"},
+            "retry": {"type": "integer", "description": "Reconnect delay (ms), first event"},
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": ref("Job"),
+            },
+        },
+        "required": ["id", "event", "data"],
+    },
+    "JobProblemEvent": {
+        "type": "object",
+        "description": "`event: problem`: watching failed; the stream ends after it",
+        "properties": {
+            "event": {"const": "problem"},
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": ref("Problem"),
+            },
+        },
+        "required": ["event", "data"],
+    },
+}
 
 
 def events_operation(
@@ -79,8 +116,8 @@ def events_operation(
         "watchJob",
         "Watch a job (server-sent events)",
         EVENTS_DOC,
-        ok_content(SSE_MEDIA_TYPE, {"type": "string"}, description="The event stream"),
-        ALL_PROBLEMS,
+        events_content(),
+        API_PROBLEMS,
         parameters=[
             job_id,
             *query_params(EventsQuery, schemas),
@@ -100,4 +137,17 @@ def events_operation(
         },
         security=security,
         tags=["jobs"],
+    )
+
+
+def events_content() -> dict[str, Any]:
+    # Before OpenAPI 3.2's `itemSchema`, the schema of a text/event-stream describes each
+    # event (the fields of one event block), as schemathesis and other tools read it.
+    return ok_content(
+        SSE_MEDIA_TYPE,
+        {
+            "description": "One event of the stream (`: heartbeat` comments come between)",
+            "oneOf": [ref("JobStatusEvent"), ref("JobProblemEvent")],
+        },
+        description="The event stream",
     )

@@ -12,9 +12,11 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .. import jsonbound
 from ..adapters.tables import Operation
-from ..errors import GatewayError, InvalidRequest
+from ..errors import GatewayError, InvalidRequest, UnsupportedMediaType
 from ..ids import parse_job_id
+from ..jsonbound import JSONTooDeep
 from ..ledger_jobs.observing import gone_headers
 from ..schemas import FieldError
 from .auth import Caller
@@ -143,13 +145,34 @@ def parse_query(request: Request, model: type[Q]) -> Q:
     return parsed
 
 
+def is_json_media_type(content_type: str) -> bool:
+    """application/json or any `+json` type (parameters such as charset aside)."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == JSON_MEDIA_TYPE or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
 async def read_json_body(request: Request) -> Any:
-    """The JSON body, or None when there is none (the size limit is the middleware's)."""
+    """The JSON body, or None when there is none (the size limit is the middleware's).
+
+    A body sent as another media type (text/plain, a form...) is refused with 415 rather than
+    guessed at (curl -d sends a form type: add `-H 'Content-Type: application/json'`). A body
+    without any Content-Type is read as JSON: it is the only thing these routes take, and
+    minimal clients omit the header.
+    """
     body = await request.body()
     if not body.strip():
         return None
+    content_type = request.headers.get("content-type")
+    if content_type is not None and not is_json_media_type(content_type):
+        raise UnsupportedMediaType(
+            f"the body must be {JSON_MEDIA_TYPE}, not {content_type[:100]!r}"
+        )
     try:
-        return json.loads(body)
+        return jsonbound.loads(body)
+    except JSONTooDeep as exc:
+        raise InvalidRequest(f"the body is not accepted: {exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         where = ""
         if isinstance(exc, json.JSONDecodeError):

@@ -2,8 +2,9 @@
 
 Starlette looks exception handlers up along the exception's MRO, so one handler for
 `GatewayError` covers the whole tree. HTTP-level errors of the router (unknown route, wrong
-method) and of the transport (oversized body) are `invalid-request` problems that keep their
-precise HTTP status (404, 405, 413), so generic HTTP clients and proxies still understand them.
+method) and of the transport (oversized body, URL or headers; a body that is not JSON) have
+problem types of their own with their precise HTTP status (404 not-found, 405, 413, 414, 415,
+431), so generic HTTP clients and proxies still understand them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from ..errors import GatewayError, InternalError, InvalidRequest, Unauthorized
+from ..errors import (
+    GatewayError,
+    InternalError,
+    InvalidRequest,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    RouteNotFound,
+    Unauthorized,
+)
 from ..schemas import DEFAULT_PROBLEM_BASE, Problem, ProblemType
 from .auth import WWW_AUTHENTICATE
 
@@ -26,8 +35,8 @@ MAX_INSTANCE_CHARS = 512
 log = logging.getLogger("gateway.server")
 
 
-class BodyTooLarge(InvalidRequest):
-    """The request body is over `server.max_body_bytes` (answered with HTTP 413)."""
+class BodyTooLarge(PayloadTooLarge):
+    """The request body is over `server.max_body_bytes` (raised while it is being read)."""
 
 
 def request_id_of(request: Request) -> str | None:
@@ -79,25 +88,26 @@ def error_response(request: Request, exc: GatewayError, status: int | None = Non
 
 async def gateway_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
-    return error_response(request, exc, status=413 if isinstance(exc, BodyTooLarge) else None)
+    return error_response(request, exc)
 
 
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
-    """Router errors (404 no such route, 405 wrong method) as invalid-request problems."""
+    """Router errors as problems: 404 not-found (no such route), 405 method-not-allowed."""
     assert isinstance(exc, HTTPException)
     headers = dict(exc.headers or {})
     method, path = request.method, request.url.path[:200]
+    error: GatewayError
     if exc.status_code == 404:
-        detail = f"no route for {method} {path}; see /openapi.json"
+        error = RouteNotFound(f"no route for {method} {path}; see /openapi.json")
     elif exc.status_code == 405:
         allowed = headers.get("Allow") or headers.get("allow") or ""
-        detail = f"{method} is not allowed on {path}; allowed: {allowed}"
+        error = MethodNotAllowed(f"{method} is not allowed on {path}; allowed: {allowed}")
+    elif exc.status_code >= 500:
+        error = InternalError()
     else:
-        detail = exc.detail if isinstance(exc.detail, str) else "the request was refused"
-    if exc.status_code >= 500:
-        response = error_response(request, InternalError(), status=exc.status_code)
-    else:
-        response = error_response(request, InvalidRequest(detail), status=exc.status_code)
+        error = InvalidRequest(exc.detail if isinstance(exc.detail, str) else None)
+    status = None if error.status == exc.status_code else exc.status_code
+    response = error_response(request, error, status=status)
     response.headers.update(headers)
     return response
 
@@ -117,8 +127,8 @@ async def problem_page(request: Request) -> Response:
         kind = ProblemType.from_slug(slug)
     except KeyError:
         known = ", ".join(p.slug for p in ProblemType)
-        unknown = InvalidRequest(f"no problem type {slug[:100]!r}; known: {known}")
-        return error_response(request, unknown, status=404)
+        unknown = RouteNotFound(f"no problem type {slug[:100]!r}; known: {known}")
+        return error_response(request, unknown)
     title = html.escape(kind.title)
     body = (
         "<!doctype html><html><head><meta charset='utf-8'>"

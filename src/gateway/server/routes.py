@@ -22,6 +22,7 @@ from .metrics import METRICS_MEDIA_TYPE
 from .models import (
     BackendList,
     BackendReadiness,
+    BackendsQuery,
     BackendView,
     CancelRequest,
     ConfigInfo,
@@ -52,6 +53,7 @@ from .watching import job_events, long_poll
 
 async def list_backends(request: Request) -> Response:
     async with serving(request) as (gen, caller):
+        parse_query(request, BackendsQuery)
         health = holder_of(request).health
         views = [
             BackendView(

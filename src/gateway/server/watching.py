@@ -23,12 +23,12 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Send
 
 from ..adapters.tables import Operation
-from ..errors import GatewayError, UpstreamUnavailable
-from ..schemas import Problem
+from ..errors import GatewayError, InvalidRequest, UpstreamUnavailable
+from ..schemas import FieldError, Problem
 from ..watch import JobEvent, Subscription, WatcherClosed
 from .auth import Caller
 from .holder import GatewayHolder, Generation
-from .models import EventsQuery, GetJobQuery
+from .models import MAX_EVENT_ID_CHARS, EventsQuery, GetJobQuery
 from .plumbing import (
     holder_of,
     job_answer,
@@ -79,6 +79,11 @@ async def job_events(request: Request) -> Response:
         backend = job_backend(gen, caller, job_id)
         query = parse_query(request, EventsQuery)
         resume = request.headers.get(LAST_EVENT_ID) or query.last_event_id
+        if resume is not None and len(resume) > MAX_EVENT_ID_CHARS:  # as the query's bound
+            raise InvalidRequest(
+                f"invalid header: Last-Event-ID is longer than {MAX_EVENT_ID_CHARS} characters",
+                errors=[FieldError(loc=["header", "Last-Event-ID"], msg="too long")],
+            )
         stream = gen.gateway.watcher.watch(job_id, last_event_id=resume, tenant=caller.name)
         try:
             first = await upstream(request, gen, backend, Operation.GET_JOB, lambda: _first(stream))

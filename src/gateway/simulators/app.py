@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .control_body import (
+    CLOCK_FIELDS,
+    FAULT_FIELDS,
+    JOB_FIELDS,
+    STAGE_FIELDS,
+    control_json,
+    unknown_fields,
+)
 from .engine import FAULT_KINDS, Fault, SimJob, SimState, Stage
 
 CONTROL_PREFIX = "/_sim"
@@ -197,7 +204,14 @@ def _control_routes(sim: VendorSim, state: SimState) -> list[BaseRoute]:
         )
 
     async def create_job(request: Request) -> Response:
-        body = await _json(request)
+        body = await control_json(request, JOB_FIELDS)
+        if isinstance(body, Response):
+            return body
+        stages = body.get("lifecycle")
+        for stage in stages if isinstance(stages, list) else ():
+            unknown = unknown_fields(stage, STAGE_FIELDS, "lifecycle stage")
+            if unknown is not None:
+                return unknown
         try:
             lifecycle = [Stage(str(s["status"]), s.get("seconds")) for s in body["lifecycle"]]
             job = sim.new_job(state, lifecycle, dict(body.get("data") or {}))
@@ -206,7 +220,9 @@ def _control_routes(sim: VendorSim, state: SimState) -> list[BaseRoute]:
         return JSONResponse(describe(job), status_code=201)
 
     async def arm_fault(request: Request) -> Response:
-        body = await _json(request)
+        body = await control_json(request, FAULT_FIELDS)
+        if isinstance(body, Response):
+            return body
         try:
             fault = Fault(
                 kind=str(body["kind"]),
@@ -226,7 +242,9 @@ def _control_routes(sim: VendorSim, state: SimState) -> list[BaseRoute]:
         return Response(status_code=204)
 
     async def clock(request: Request) -> Response:
-        body = await _json(request)
+        body = await control_json(request, CLOCK_FIELDS)
+        if isinstance(body, Response):
+            return body
         if body.get("freeze") is True:
             state.clock.freeze()
         elif body.get("freeze") is False:
@@ -257,14 +275,6 @@ def _control_routes(sim: VendorSim, state: SimState) -> list[BaseRoute]:
         Route("/requests", requests, methods=["GET"]),
         Route("/reset", reset, methods=["POST"]),
     ]
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _bad(message: str) -> Response:

@@ -8,7 +8,6 @@ polled at the GenAI status endpoint); once it has ended, its rows appear in the 
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Callable
 from typing import Any, Final
@@ -16,6 +15,7 @@ from typing import Any, Final
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from .. import jsonbound
 from .datarobot_genai_data import (
     AGGREGATION_TYPES,
     EXAMPLE_AGGREGATION,
@@ -146,7 +146,7 @@ def _enum_error(loc: list[str | int]) -> dict[str, Any]:
 
 async def start_aggregation(request: Request) -> Response:
     try:
-        body = json.loads(await request.body())
+        body = jsonbound.loads(await request.body())
     except ValueError as exc:
         return validation_error([field_error(["body"], str(exc), "value_error.jsondecode")])
     errors = _check_aggregation(body)

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from .. import jsonbound
 from .digitalocean_genai_data import store_of
 from .engine import SimState
 
@@ -91,7 +92,7 @@ async def json_body(request: Request) -> dict[str, Any] | None:
     if not raw.strip():
         return {}
     try:
-        value = json.loads(raw)
+        value = jsonbound.loads(raw)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

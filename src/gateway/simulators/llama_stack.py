@@ -13,7 +13,6 @@ route misses get FastAPI's `{"detail": ...}` answers.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 
+from .. import jsonbound
 from . import llama_stack_data as data
 from .app import VendorSim
 from .engine import UNDOCUMENTED_STATUS, Fault, SimJob, SimState, Stage
@@ -124,7 +124,7 @@ async def _body(request: Request, model: type[BaseModel]) -> Any:
     if not raw.strip():
         raise VendorError(400, data.validation_message(None))
     try:
-        parsed = json.loads(raw)
+        parsed = jsonbound.loads(raw)
     except ValueError as exc:
         position = getattr(exc, "pos", 0)
         raise VendorError(400, data.validation_message(None, json_error_at=position)) from None

@@ -7,7 +7,6 @@ answer 404 `{"detail": "Not Found"}`, wrong methods 405, and a trailing slash Fa
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -16,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 
+from .. import jsonbound
 from .engine import Fault, SimJob, SimState
 
 # Not documented; the docs' list-envelope example shows page_size 10.
@@ -91,7 +91,7 @@ async def json_body(request: Request) -> tuple[Any, Response | None]:
     """The JSON body, or FastAPI's 422 for a body that does not parse."""
     raw = await request.body()
     try:
-        return json.loads(raw), None
+        return jsonbound.loads(raw), None
     except ValueError as exc:
         position = getattr(exc, "pos", 0)
         return None, invalid([field_error(["body", position], "JSON decode error", "json_invalid")])

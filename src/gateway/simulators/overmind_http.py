@@ -3,7 +3,6 @@ its JSON parser, page-number paging and ordering."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -12,6 +11,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from .. import jsonbound
 from .engine import SimState
 from .overmind_forms import Errors, not_a_dict
 
@@ -50,7 +50,7 @@ async def read_object(request: Request) -> dict[str, Any] | Response:
     if not content_type.startswith("application/json"):
         return detail(415, f'Unsupported media type "{content_type}" in request.')
     try:
-        body = json.loads(raw)
+        body = jsonbound.loads(raw)
     except ValueError as exc:
         return detail(400, f"JSON parse error - {exc}")
     return body if isinstance(body, dict) else field_errors(not_a_dict(body))
