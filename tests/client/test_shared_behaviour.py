@@ -33,6 +33,7 @@ DONE = "ls-sim~mmlu~eval-completed"
 RUNNING = "ls-sim~mmlu~eval-in-progress"
 MISSING = "ls-sim~mmlu~nope"
 DO_RUNNING = "do-sim~a2000000-b351-11ef-bf8f-4e013e2ddde4"
+DO_DONE = "do-sim~9758a232-b351-11ef-bf8f-4e013e2ddde4"
 QUEUED, RUN, SUCCEEDED = JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED
 
 
@@ -74,6 +75,21 @@ async def test_a_job_is_the_canonical_job_and_raw_only_on_request(gw: Gw) -> Non
 async def test_a_finished_job_has_its_result(gw: Gw) -> None:
     result = await gw.get_result(DONE)
     assert result.job_id == DONE and result.status is SUCCEEDED and result.metrics
+
+
+async def test_result_rows_come_a_page_at_a_time(gw: Gw) -> None:
+    rows: list[Any] = []
+    token: str | None = None
+    for _ in range(50):
+        page = await gw.get_result(DO_DONE, page_size=2, page_token=token)
+        assert len(page.rows) <= 2 and page.metrics  # the aggregates are on every page
+        rows += page.rows
+        token = page.next_page_token
+        if token is None:
+            break
+    assert len(rows) > 2 and token is None
+    with pytest.raises(InvalidRequest):
+        await gw.get_result(DO_DONE, page_token="not-a-token")
 
 
 async def test_list_pages_cover_every_job_once(gw: Gw) -> None:

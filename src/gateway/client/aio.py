@@ -15,6 +15,7 @@ from tenacity import AsyncRetrying
 
 from ..backends import BackendInfo
 from ..errors import GatewayError
+from ..result_tokens import DEFAULT_RESULT_PAGE_SIZE
 from ..schemas import Job, Page, Result, Submission, SubmitRequest
 from ..schemas.ledger import JobHistory, LedgerPage, LedgerSort
 from ..watch import WAIT_POLL_INITIAL, WAIT_POLL_MAX, JobEvent
@@ -77,9 +78,17 @@ class AsyncGatewayClient:
         return await self._run(wire.get_job(job_id, include_raw, fresh), Job)
 
     async def get_result(
-        self, job_id: str, *, include_raw: bool = False, fresh: bool = False
+        self,
+        job_id: str,
+        *,
+        include_raw: bool = False,
+        fresh: bool = False,
+        page_size: int = DEFAULT_RESULT_PAGE_SIZE,
+        page_token: str | None = None,
     ) -> Result:
-        return await self._run(wire.get_result(job_id, include_raw, fresh), Result)
+        """One page of rows; pass `result.next_page_token` back as `page_token` for the next."""
+        call = wire.get_result(job_id, include_raw, fresh, page_size, page_token)
+        return await self._run(call, Result)
 
     async def list_jobs(
         self,

@@ -14,6 +14,7 @@ from tenacity import Retrying
 
 from ..backends import BackendInfo
 from ..errors import GatewayError
+from ..result_tokens import DEFAULT_RESULT_PAGE_SIZE
 from ..schemas import Job, Page, Result, Submission, SubmitRequest
 from ..schemas.ledger import JobHistory, LedgerPage, LedgerSort
 from ..watch import WAIT_POLL_INITIAL, WAIT_POLL_MAX, JobEvent
@@ -75,8 +76,18 @@ class GatewayClient:
     def get_job(self, job_id: str, *, include_raw: bool = False, fresh: bool = False) -> Job:
         return self._run(wire.get_job(job_id, include_raw, fresh), Job)
 
-    def get_result(self, job_id: str, *, include_raw: bool = False, fresh: bool = False) -> Result:
-        return self._run(wire.get_result(job_id, include_raw, fresh), Result)
+    def get_result(
+        self,
+        job_id: str,
+        *,
+        include_raw: bool = False,
+        fresh: bool = False,
+        page_size: int = DEFAULT_RESULT_PAGE_SIZE,
+        page_token: str | None = None,
+    ) -> Result:
+        """One page of rows; pass `result.next_page_token` back as `page_token` for the next."""
+        call = wire.get_result(job_id, include_raw, fresh, page_size, page_token)
+        return self._run(call, Result)
 
     def list_jobs(
         self,

@@ -108,8 +108,13 @@ def long_poll(job_id: str, hold: float) -> Call:
     return Call("GET", job_path(job_id), [("wait", f"{max(0.0, hold):g}")], timeout=timeout)
 
 
-def get_result(job_id: str, include_raw: bool, fresh: bool) -> Call:
-    return Call("GET", job_path(job_id, "/result"), _raw(include_raw), _read_headers(fresh))
+def get_result(
+    job_id: str, include_raw: bool, fresh: bool, page_size: int, page_token: str | None
+) -> Call:
+    params = [("page_size", str(page_size)), *_raw(include_raw)]
+    if page_token is not None:
+        params.append(("page_token", page_token))
+    return Call("GET", job_path(job_id, "/result"), params, _read_headers(fresh))
 
 
 def cancel_job(job_id: str) -> Call:
