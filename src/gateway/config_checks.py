@@ -83,7 +83,10 @@ def name_issues(
         elif not isinstance(target, str) or target not in backend_names:
             hint = did_you_mean(target, backend_names) if isinstance(target, str) else ""
             found.append(
-                (("aliases", alias), f"alias {alias!r} points at {target!r}, not a backend{hint}")
+                (
+                    ("aliases", alias),
+                    f"alias {alias!r} points at {target!r}, which is not a backend{hint}",
+                )
             )
     known = [*backend_names, *aliases]
     for i, scope in enumerate(key_scopes):
