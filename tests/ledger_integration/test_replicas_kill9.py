@@ -6,6 +6,7 @@ it is resolved as outcome unknown, and a retry with the same key never makes a s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -64,7 +65,9 @@ def test_replicas_share_the_ledger_and_a_kill_mid_submit_loses_nothing(
 ) -> None:
     config: dict[str, Any] = {
         # A 1 s deadline: an intent older than that (+5 s) has lost its gateway.
-        "backends": {"om": {"vendor": "overmind", "base_url": vendor.url, "timeouts": {"total": 1}}},
+        "backends": {
+            "om": {"vendor": "overmind", "base_url": vendor.url, "timeouts": {"total": 1}}
+        },
         "server": {"reload": {"watch": False}},
         "ledger": {"url": ledger_url, "refresher": {"enabled": True, "interval_seconds": 0.5}},
     }
@@ -103,7 +106,5 @@ def test_replicas_share_the_ledger_and_a_kill_mid_submit_loses_nothing(
 
 
 def _ignore(call: Any) -> None:
-    try:
+    with contextlib.suppress(httpx.HTTPError):  # its gateway was killed under it
         call()
-    except httpx.HTTPError:
-        pass  # its gateway was killed under it

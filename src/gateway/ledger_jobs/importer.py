@@ -42,7 +42,12 @@ class SyncReport:
 
 
 async def sync_backend(
-    gw: AsyncGateway, backend: str, *, max_pages: int | None = None, fresh: bool = False
+    gw: AsyncGateway,
+    backend: str,
+    *,
+    max_pages: int | None = None,
+    fresh: bool = False,
+    page_size: int = SYNC_PAGE_SIZE,
 ) -> SyncReport:
     """Import one backend's (or alias's) listing into the ledger, page by page."""
     name = gw.backend(backend).name
@@ -52,7 +57,7 @@ async def sync_backend(
     while report.pages < pages:
         try:
             outcome = await gw.fetch_jobs(
-                name, page_size=SYNC_PAGE_SIZE, page_token=token, fresh=fresh, observed_by="sync"
+                name, page_size=page_size, page_token=token, fresh=fresh, observed_by="sync"
             )
         except GatewayError as exc:
             report.problem = f"{exc.problem_type.slug}: {exc.detail}"
