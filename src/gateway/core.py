@@ -517,6 +517,8 @@ class AsyncGateway(LedgerViews):
             ) from None
         except Exception:
             log.exception("bug while calling %s %s", backend.name, operation.value)
+            # Our bug, not the vendor's failure: shown as the last outcome, not counted.
+            self._vendor_outcome(backend.name, InternalError.problem_type.slug)
             raise InternalError("the gateway hit an unexpected error", **context) from None
         self._vendor_outcome(backend.name, answer_verdict(outcome))
         return outcome
