@@ -6,12 +6,12 @@ a Llama Stack benchmark `a/b` asks for `/benchmarks/a/b/jobs/...`, a route that 
 exist (and the vendor's 404 says nothing about the job). Dot segments (`.`, `..`) are
 normalized away by clients and servers alike, and some servers treat `\\` as `/`. None of
 these can name a vendor job, so they are the caller's mistake (invalid-request), refused
-before any vendor is asked; everything else is percent-encoded.
+before any vendor is asked; adapters percent-encode everything else.
 """
 
 from __future__ import annotations
 
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from ..errors import InvalidRequest
 
@@ -22,13 +22,6 @@ _WHY = "it holds '/' or '\\', or is a dot segment, which no vendor route can car
 
 def _unsafe(value: str) -> bool:
     return value in _DOT_SEGMENTS or any(sep in value for sep in _SEPARATORS)
-
-
-def segment(value: str, what: str) -> str:
-    """`value` (the vendor's `what`, e.g. "test_case_uuid") as one escaped path segment."""
-    if not value or _unsafe(value):
-        raise InvalidRequest(f"{what} {value[:100]!r} cannot be sent to the vendor: {_WHY}")
-    return quote(value, safe="")
 
 
 def check_vendor_path(path: str) -> None:
