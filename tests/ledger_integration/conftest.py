@@ -30,7 +30,11 @@ def gateway_config(ledger_url: str, **ledger: Any) -> dict[str, Any]:
     return {
         "backends": {
             "om": {"vendor": "overmind", "base_url": "sim://overmind"},
-            "nemo": {"vendor": "nemo-evaluator", "api_version": "v2", "base_url": "sim://nemo-evaluator"},
+            "nemo": {
+                "vendor": "nemo-evaluator",
+                "api_version": "v2",
+                "base_url": "sim://nemo-evaluator",
+            },
         },
         "aliases": {"evals": "om"},
         "ledger": {"url": ledger_url, **ledger},

@@ -72,7 +72,9 @@ def test_one_list_across_vendors_with_counts_paging_and_history(client: TestClie
     history = client.get(f"/v1/jobs/{job_id}/history", headers=ALL).json()
     assert history["job_id"] == job_id and history["changes"][0]["observed_by"] == "submit"
     several = [("status", "running"), ("status", "queued"), ("backend", "nemo")]
-    statuses = {r["status"] for r in client.get("/v1/jobs", params=several, headers=ALL).json()["items"]}
+    statuses = {
+        r["status"] for r in client.get("/v1/jobs", params=several, headers=ALL).json()["items"]
+    }
     assert statuses <= {"running", "queued"}
 
 
@@ -106,7 +108,9 @@ def test_a_limited_key_sees_only_its_backends(client: TestClient) -> None:
     assert page["items"] and {r["backend"] for r in page["items"]} == {"om"}
     assert sum(page["counts"].values()) == len(page["items"])
     assert client.get("/v1/jobs", params={"backend": "nemo"}, headers=OM_ONLY).status_code == 403
-    nemo_id = client.get("/v1/jobs", params={"backend": "nemo"}, headers=ALL).json()["items"][0]["id"]
+    nemo_id = client.get("/v1/jobs", params={"backend": "nemo"}, headers=ALL).json()["items"][0][
+        "id"
+    ]
     assert client.get(f"/v1/jobs/{nemo_id}/history", headers=OM_ONLY).status_code == 403
     assert client.get("/v1/jobs").status_code == 401
 

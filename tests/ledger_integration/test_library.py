@@ -152,3 +152,16 @@ async def test_a_ledger_that_is_down_keeps_reads_and_refuses_submissions(
         assert gw.ledger_handle is not None and gw.ledger_handle.status().state == "degraded"
     async with AsyncGateway(gateway_config(down, require_for_submit=False)) as gw:
         assert (await gw.submit("om", OM_REQUEST)).jobs
+
+
+async def test_watch_polls_are_recorded_as_watch(ledger_url: str) -> None:
+    config = gateway_config(ledger_url)
+    config["backends"]["om"]["cache"] = {"enabled": False}
+    async with AsyncGateway(config) as gw:
+        made = (await gw.submit("om", OM_REQUEST)).jobs[0]
+        gw.simulator("om").clock.advance(24 * 3600)  # it finished while nobody looked
+        done = await gw.wait(made.id, timeout=10)
+        await flushed(gw)
+        changes = (await gw.history(made.id)).changes
+        assert [c.observed_by for c in changes] == ["submit", "watch"]
+        assert changes[-1].status is done.status and done.terminal
