@@ -165,3 +165,21 @@ async def test_watch_polls_are_recorded_as_watch(ledger_url: str) -> None:
         changes = (await gw.history(made.id)).changes
         assert [c.observed_by for c in changes] == ["submit", "watch"]
         assert changes[-1].status is done.status and done.terminal
+
+
+async def test_a_given_ledger_is_used_and_left_open(ledger_url: str) -> None:
+    from gateway.config import LedgerConfig
+    from gateway.ledger import Ledger
+
+    ledger = await Ledger.open(LedgerConfig(url=ledger_url))
+    try:
+        async with AsyncGateway(
+            gateway_config("sqlite+aiosqlite:///unused.db"), ledger=ledger
+        ) as gw:
+            assert gw.ledger is ledger
+            job = (await gw.list_jobs("nemo")).items[0]
+        await ledger.flush()  # still open after the gateway closed: its owner closes it
+        record = await ledger.get(job.id)
+        assert record is not None and record.status is job.status
+    finally:
+        await ledger.aclose()
