@@ -71,6 +71,18 @@ async def test_refused_and_unknown_outcomes_are_kept_apart(ledger: Ledger) -> No
     assert found.job_ids == []
 
 
+async def test_a_refused_key_is_free_for_a_retry_but_a_settled_one_is_not(ledger: Ledger) -> None:
+    refused = await _begin(ledger, "k-again")
+    await ledger.abandon_submission(refused, REFUSED)
+    retry = await _begin(ledger, "k-again")  # the vendor created nothing: the key is free
+    assert retry != refused
+    await ledger.settle_submission(retry, [make_job(7)])
+    found = await ledger.find_submission("ci", "k-again")
+    assert found is not None and (found.id, found.state) == (retry, "settled")
+    with pytest.raises(IdempotencyKeyTaken):
+        await _begin(ledger, "k-again")
+
+
 async def test_a_crash_between_intent_and_settle_leaves_an_unsettled_intent(
     ledger: Ledger, open_ledger: OpenLedger
 ) -> None:

@@ -61,6 +61,15 @@ async def begin(
     }
     try:
         async with engine.begin() as conn:
+            if idempotency_key is not None:
+                # A refused submission created nothing at the vendor: its key is free again.
+                await conn.execute(
+                    submissions.delete().where(
+                        submissions.c.tenant == row["tenant"],
+                        submissions.c.idempotency_key == idempotency_key,
+                        submissions.c.state == "refused",
+                    )
+                )
             await conn.execute(submissions.insert(), row)
     except sa.exc.IntegrityError:
         raise IdempotencyKeyTaken(

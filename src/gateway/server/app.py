@@ -15,8 +15,8 @@ from starlette.middleware import Middleware
 
 from ..config import DEFAULT_CONFIG_PATH, GatewayConfig, default_config, load_config
 from ..errors import GatewayError
-from ..ui import ui_routes
 from ..telemetry import tracing_for
+from ..ui import ui_routes
 from .holder import EMBEDDED, GatewayHolder
 from .ledger_metrics import LedgerCollector
 from .metrics import Metrics, ResilienceCollector
