@@ -548,8 +548,10 @@ def _ledger_handle(
     if isinstance(ledger, LedgerHandle):
         return ledger
     if ledger is not None:
-        return LedgerHandle(config.ledger, ledger=ledger)
-    return LedgerHandle(config.ledger) if config.ledger.enabled else None
+        return LedgerHandle(config.ledger, ledger=ledger, export=config.export)
+    if not config.ledger.enabled:
+        return None
+    return LedgerHandle(config.ledger, export=config.export)
 
 
 def _without_raw(outcome: Outcome[J]) -> Outcome[J]:

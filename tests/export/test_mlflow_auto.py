@@ -79,6 +79,34 @@ async def test_a_job_the_ledger_sees_finish_is_exported(
     assert run["info"]["status"] == "FINISHED"
 
 
+async def test_a_gateway_configured_for_it_exports_the_jobs_it_sees_finish(
+    mlflow_server: MlflowServer, tmp_path: Path
+) -> None:
+    """The config alone turns the export on: no code attaches it."""
+    experiment = f"gateway-config-{next(_names)}"
+    config = {
+        "backends": {"ls": {"vendor": "llama-stack", "base_url": "sim://llama-stack"}},
+        "ledger": {"url": f"sqlite+aiosqlite:///{tmp_path / 'g.db'}"},
+        "export": {
+            "mlflow": {
+                "tracking_uri": mlflow_server.url,
+                "experiment": experiment,
+                "on_terminal": True,
+            }
+        },
+    }
+    async with AsyncGateway(config) as gw:
+        sim = vendor_sim("llama-stack")
+        done = sim.new_job(gw.simulator("ls"), [Stage("completed")], {})
+        job = await gw.get_job(gw.job_id("ls", *sim.id_parts(done)))
+        await gw.get_result(job.id)
+        await gw.history(job.id)  # the ledger is open and has written what it saw
+        runs = await runs_when_there(mlflow_server, experiment)
+    [run] = runs
+    tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+    assert tags["gateway.job_id"] == job.id
+
+
 def record(job_id: str) -> JobRecord:
     now = datetime.now(UTC)
     return JobRecord(

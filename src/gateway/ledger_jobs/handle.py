@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING, Literal
 
 from ..config import LedgerConfig
 from ..errors import GatewayError, LedgerSchemaError, LedgerUnavailable
+from ..export.settings import ExportSettings
 from ..schemas import Job, Problem, Result
 from ..schemas.ledger import Observer
 
 if TYPE_CHECKING:
+    from ..export.mlflow import MlflowExporter
     from ..ledger import Ledger
 
 log = logging.getLogger("gateway.ledger")
@@ -49,8 +51,16 @@ class LedgerStatus:
 class LedgerHandle:
     """Opens `config`'s ledger on first use (or wraps one already open: `of`)."""
 
-    def __init__(self, config: LedgerConfig, *, ledger: Ledger | None = None) -> None:
+    def __init__(
+        self,
+        config: LedgerConfig,
+        *,
+        ledger: Ledger | None = None,
+        export: ExportSettings | None = None,
+    ) -> None:
         self.config = config
+        self.export = export  # automatic export of jobs turning terminal (export.mlflow)
+        self._exporter: MlflowExporter | None = None
         self.ledger: Ledger | None = ledger
         self.owned = ledger is None  # a ledger given to us is closed by whoever opened it
         self._opening: asyncio.Task[Ledger] | None = None
@@ -108,6 +118,10 @@ class LedgerHandle:
             self._failed(type(exc).__name__)
             raise LedgerUnavailable(f"the ledger cannot be opened: {type(exc).__name__}") from None
         self.ledger, self._failed_at, self._last_error = ledger, None, None
+        if self.export is not None and self.export.mlflow is not None:
+            from ..export.mlflow import attach
+
+            self._exporter = attach(ledger, self.export)
         while self._pending:  # what was observed while it opened, in order
             self._pending.popleft()(ledger)
         return ledger
@@ -177,6 +191,8 @@ class LedgerHandle:
             await asyncio.gather(opening, return_exceptions=True)
         if self.ledger is not None and self.owned:
             await self.ledger.aclose()
+        if self._exporter is not None:  # after the ledger: its last terminal callbacks ran
+            await self._exporter.aclose()
         if self._pending:
             log.warning("job ledger never opened: %d observation(s) lost", len(self._pending))
             self._pending.clear()

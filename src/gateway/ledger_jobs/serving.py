@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..config import LedgerConfig
 from ..errors import LedgerSchemaError, LedgerUnavailable
+from ..export.settings import ExportSettings
 from .handle import LedgerHandle
 
 if TYPE_CHECKING:
@@ -29,14 +30,14 @@ class SharedLedger:
 
     def __init__(self) -> None:
         self.current: LedgerHandle | None = None
-        self._config: LedgerConfig | None = None
+        self._config: tuple[LedgerConfig, ExportSettings] | None = None
         self._all: list[LedgerHandle] = []
 
-    def for_config(self, config: LedgerConfig) -> LedgerHandle | None:
-        if self._config == config:
+    def for_config(self, config: LedgerConfig, export: ExportSettings) -> LedgerHandle | None:
+        if self._config == (config, export):
             return self.current
-        self._config = config
-        self.current = LedgerHandle(config) if config.enabled else None
+        self._config = (config, export)
+        self.current = LedgerHandle(config, export=export) if config.enabled else None
         if self.current is not None:
             self._all.append(self.current)
         return self.current

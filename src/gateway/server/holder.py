@@ -239,7 +239,7 @@ class GatewayHolder:
             transports=self._transports,
             on_unknown_status=self.metrics.unknown_status,
             on_vendor_outcome=self.health.record,
-            ledger=self.ledgers.for_config(config.ledger),
+            ledger=self.ledgers.for_config(config.ledger, config.export),
             sim_states=self._kept_simulators(config) if number > 1 else None,
         )
         return Generation(number, config, gateway, KeyRing(config), datetime.now(UTC))
