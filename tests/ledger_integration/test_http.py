@@ -87,6 +87,7 @@ def test_one_list_across_vendors_with_counts_paging_and_history(client: TestClie
         {"page_token": "garbage"},
         {"sort": "name"},
         {"created_after": "yesterday"},
+        {"updated_before": "0.5"},  # a number is no RFC 3339 date-time (pydantic reads Unix time)
         {"vendor": "acme"},
         {"alias": "nope"},
         {"colour": "blue"},

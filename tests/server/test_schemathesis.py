@@ -102,14 +102,6 @@ SHAPE_REFUSALS = (
 )
 
 
-# Reported to its owner, not yet fixed: that operation runs apart, expected to fail (xfail).
-KNOWN_DISAGREEMENT = (
-    "GET",
-    "/v1/jobs",
-    "ledger query: updated_before=0.5 (a number, not a date-time) is accepted",
-)
-
-
 @schemathesis.check
 def valid_input_passes_validation(
     ctx: schemathesis.CheckContext, response: Response, case: Case[Any]
@@ -133,7 +125,6 @@ FUZZ = settings(
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
-KNOWN_METHOD, KNOWN_PATH, KNOWN_REASON = KNOWN_DISAGREEMENT
 
 
 def run_case(case: Case[Any], live: Proc) -> None:
@@ -144,16 +135,7 @@ def run_case(case: Case[Any], live: Proc) -> None:
     )
 
 
-@schema.exclude(method=KNOWN_METHOD, path=KNOWN_PATH).parametrize()
+@schema.parametrize()
 @FUZZ
 def test_live_api_conforms_to_its_document(case: Case[Any], live: Proc) -> None:
     run_case(case, live)
-
-
-if KNOWN_PATH in schema.raw_schema["paths"]:  # the route lands with its owner's work
-
-    @pytest.mark.xfail(reason=KNOWN_REASON, strict=False)
-    @schema.include(method=KNOWN_METHOD, path=KNOWN_PATH).parametrize()
-    @FUZZ
-    def test_known_disagreement(case: Case[Any], live: Proc) -> None:
-        run_case(case, live)

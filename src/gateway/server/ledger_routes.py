@@ -9,7 +9,10 @@ ledger's database cannot be read.
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+import re
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -22,6 +25,17 @@ from .auth import Caller
 from .models import LedgerReadiness
 from .plumbing import job_backend, json_response, parse_query, serving
 
+_RFC3339_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]")
+
+
+def _rfc3339_only(value: object) -> object:
+    """pydantic also reads a number as a Unix time; the document promises RFC 3339 only."""
+    if isinstance(value, str) and not _RFC3339_DATE.match(value):
+        raise ValueError("a date-time in RFC 3339 form with a zone, e.g. 2026-01-31T12:00:00Z")
+    return value
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only)]
 MAX_LEDGER_PAGE = 500
 MAX_LEDGER_TOKEN = 2048
 REPEATABLE = frozenset({"status", "backend"})
@@ -46,12 +60,12 @@ class LedgerListQuery(BaseModel):
     caller: str | None = Field(
         default=None, max_length=128, description="Only jobs submitted with this API key name"
     )
-    created_after: AwareDatetime | None = Field(default=None, description="RFC 3339, with zone")
-    created_before: AwareDatetime | None = None
-    updated_after: AwareDatetime | None = Field(
+    created_after: Moment | None = Field(default=None, description="RFC 3339, with zone")
+    created_before: Moment | None = None
+    updated_after: Moment | None = Field(
         default=None, description="Last observed status change after this moment"
     )
-    updated_before: AwareDatetime | None = None
+    updated_before: Moment | None = None
     name: str | None = Field(
         default=None, min_length=1, max_length=200, description="Name contains (any case)"
     )
