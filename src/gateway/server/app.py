@@ -54,6 +54,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with holder.running():
+            if getattr(app.state, "freeze_after_start", False):
+                # Opening the ledger at start imports SQLAlchemy and alembic (~55,000 objects,
+                # after app_from_env's freeze): left young, every full collection walked them
+                # all, +35 us of GC per proxied request (docs/benchmarks.md, second step).
+                gc.freeze()
             yield
 
     middleware = [Middleware(RequestContextMiddleware, holder=holder, metrics=metrics)]
@@ -81,4 +86,5 @@ def app_from_env() -> Starlette:
     # What is loaded by now (modules, schemas, config) lives as long as the process: freezing
     # it keeps the collector's full passes to request garbage (a shorter p99 under load).
     gc.freeze()
+    app.state.freeze_after_start = True  # and again once the lifespan has opened the ledger
     return app
