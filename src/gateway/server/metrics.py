@@ -12,6 +12,7 @@ from prometheus_client.registry import Collector
 
 from ..core import AsyncGateway
 from ..resilience import BreakerState
+from ..upstream import AiohttpUpstream
 
 METRICS_MEDIA_TYPE = CONTENT_TYPE_LATEST
 MAX_LABEL_CHARS = 100  # vendor words end up in label values: keep them short
@@ -102,7 +103,15 @@ class ResilienceCollector(Collector):
             "1 for the state each backend's circuit breaker is in",
             labels=["backend", "state"],
         )
+        opened = CounterMetricFamily(
+            "gateway_upstream_connections_opened",
+            "Connections opened to each backend's vendor (flat under load: connections reused)",
+            labels=["backend"],
+        )
         for name in gateway.config.backends:
+            http = gateway.backend(name).http
+            if isinstance(http, AiohttpUpstream):  # httpx engine: its pool is not counted
+                opened.add_metric([name], http.connections_opened)
             guard = gateway.guard(name)
             for event, count in guard.stats.snapshot().items():
                 events.add_metric([name, event], count)
@@ -115,6 +124,7 @@ class ResilienceCollector(Collector):
         if gateway.resilience.redis_state != "off":
             shared.add_metric([], 1.0 if gateway.resilience.redis_state == "ok" else 0.0)
         yield events
+        yield opened
         yield circuit
         yield shared
         yield from _watch_metrics(gateway)
