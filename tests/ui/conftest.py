@@ -178,7 +178,9 @@ def locked_board(ui_workdir: Path, seeded_ledger_file: Path, ui_vendor: Proc) ->
 # -- the browser --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+# Package scope: playwright's sync API keeps an event loop running in this thread while it
+# is open, and the async tests that run after tests/ui need the thread's loop free.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
