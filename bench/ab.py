@@ -80,7 +80,9 @@ def main() -> None:
                 kind = "hit" if cache else "miss"
                 if args.only and args.only != kind:
                     continue
-                cfg = gateway_config(up_port, cache=cache, workers=args.workers)
+                # NAME@N: this tree with N workers (else --workers)
+                workers = int(name.split("@")[1]) if "@" in name else args.workers
+                cfg = gateway_config(up_port, cache=cache, workers=workers)
                 cfg["ledger"] = (
                     {"enabled": True, "url": f"sqlite+aiosqlite:///{out}/{name}-{kind}.db"}
                     if ledger
@@ -94,7 +96,12 @@ def main() -> None:
                         cfg.setdefault(section, {})[field] = json.loads(value)
                 label = f"{name} {kind}"
                 proc = _gateway(
-                    st, label.replace(" ", "_").replace(",", ""), src, cfg, out, args.workers
+                    st,
+                    label.replace(" ", "_").replace(",", "").replace("@", "w"),
+                    src,
+                    cfg,
+                    out,
+                    workers,
                 )
                 paths = (
                     Paths(path=gateway_job_path(BACKEND, DONE_JOB))
