@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import logging
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -87,7 +90,10 @@ async def test_an_unknown_schema_is_refused_and_not_upgraded(
         await upgrade(LedgerConfig(url=ledger_url))
 
 
-async def test_tables_without_a_revision_are_refused(open_ledger: OpenLedger) -> None:
+async def test_tables_without_a_revision_are_refused(
+    open_ledger: OpenLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(schema, "CREATION_RACE_SECONDS", 0.5)  # no other process is creating
     await _set_revision(await open_ledger(), None)
     with pytest.raises(LedgerSchemaError, match="no schema revision") as raised:
         await open_ledger()
@@ -148,3 +154,31 @@ async def test_the_url_password_never_shows_in_repr_errors_or_logs(
     assert secret not in str(raised.value) and secret not in problem
     assert secret not in caplog.text
     assert "127.0.0.1" in caplog.text  # the log still says where it tried
+
+
+RACE_SCRIPT = """
+import asyncio, sys, time
+from gateway.ledger import Ledger, LedgerConfig
+
+async def main() -> None:
+    time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+    ledger = await Ledger.open(LedgerConfig(url=sys.argv[1]))
+    await ledger.aclose()
+
+asyncio.run(main())
+"""
+
+
+def test_processes_opening_one_new_database_at_once_all_start(ledger_url: str) -> None:
+    """`serve --workers 2` on a new ledger: both workers start, one schema is created."""
+    start_at = time.time() + 3.0  # past every interpreter's start-up, so they open together
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACE_SCRIPT, ledger_url, str(start_at)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    failures = [p.stderr.read() for p in procs if p.wait(60) != 0 and p.stderr is not None]
+    assert failures == []

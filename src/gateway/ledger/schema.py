@@ -5,6 +5,8 @@ Alembic runs programmatically from the migrations shipped in this package (no al
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -20,6 +22,10 @@ from .engine import database_errors, ledger_url, make_engine, shown_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 UPGRADE_COMMAND = "eval-gateway ledger upgrade"
+# Two processes opening one new database at once (`serve --workers 2`, replicas starting
+# together): one creates the schema; the other may see its tables before their revision, or
+# fail creating them. It looks again for this long before calling the database foreign.
+CREATION_RACE_SECONDS = 10.0
 
 
 def _alembic_config(connection: sa.Connection | None = None) -> Config:
@@ -49,13 +55,30 @@ def _upgrade(connection: sa.Connection) -> None:
     command.upgrade(_alembic_config(connection), "head")
 
 
+async def _revision_after_creating(engine: AsyncEngine) -> str | None:
+    """The database's revision, after creating the schema if the database is new; None while
+    it has tables without a revision, which stays so for a database we did not create."""
+    deadline = time.monotonic() + CREATION_RACE_SECONDS
+    while True:
+        try:
+            async with engine.begin() as conn:
+                revision, has_tables = await conn.run_sync(_current)
+                if revision is None and not has_tables:
+                    await conn.run_sync(_upgrade)
+                    return head_revision()
+        except sa.exc.DBAPIError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)  # another process created the same tables first
+            continue
+        if revision is not None or time.monotonic() > deadline:
+            return revision
+        await asyncio.sleep(0.2)  # being created by another process right now
+
+
 async def prepare(engine: AsyncEngine, where: str) -> None:
     """Create a new database at head; refuse a revision this gateway does not know or an old one."""
-    async with engine.begin() as conn:
-        revision, has_tables = await conn.run_sync(_current)
-        if revision is None and not has_tables:
-            await conn.run_sync(_upgrade)
-            return
+    revision = await _revision_after_creating(engine)
     head = head_revision()
     if revision == head:
         return
