@@ -35,8 +35,9 @@ from .ids import JobRef, format_job_id, parse_job_id
 from .ledger_jobs import LedgerHandle, observing
 from .ledger_jobs.views import LedgerViews
 from .ledger_jobs.writeahead import RecordedSubmission
+from .memo import IdentityMemo
 from .paging import check_page_size, decode_page_token, encode_page_token
-from .resilience import BackendGuard, Outcome, ResilienceHub
+from .resilience import BackendGuard, CacheStatus, Outcome, ResilienceHub
 from .resilience.verdict import answer_verdict, error_verdict
 from .result_tokens import (
     DEFAULT_RESULT_PAGE_SIZE,
@@ -555,8 +556,18 @@ def _ledger_handle(
 
 
 def _without_raw(outcome: Outcome[J]) -> Outcome[J]:
-    """The answer without the vendor payload (the cache keeps it for include=raw)."""
-    return replace(outcome, value=outcome.value.model_copy(update={"raw": None}))
+    """The answer without the vendor payload (the cache keeps it for include=raw). A hit
+    returns the cached object itself: its copy is made once (gateway.memo)."""
+    if outcome.cache is CacheStatus.HIT:
+        return replace(outcome, value=_RAWLESS_HITS.get(outcome.value, _rawless))
+    return replace(outcome, value=_rawless(outcome.value))
+
+
+def _rawless(value: Any) -> Any:
+    return value.model_copy(update={"raw": None})
+
+
+_RAWLESS_HITS: IdentityMemo[Any, Any] = IdentityMemo(1024)
 
 
 def _as_submit_request(request: SubmitRequest | Mapping[str, Any]) -> SubmitRequest:

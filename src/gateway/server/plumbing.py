@@ -18,6 +18,8 @@ from ..errors import GatewayError, InvalidRequest, UnsupportedMediaType
 from ..ids import parse_job_id
 from ..jsonbound import JSONTooDeep
 from ..ledger_jobs.observing import gone_headers
+from ..memo import IdentityMemo
+from ..resilience import CacheStatus, Outcome
 from ..schemas import FieldError
 from .auth import Caller
 from .holder import GatewayHolder, Generation
@@ -48,6 +50,18 @@ def json_response(
         media_type=JSON_MEDIA_TYPE,
         headers=headers,
     )
+
+
+# The JSON of answers served from cache, made once per cached object (gateway.memo).
+_HIT_BODIES: IdentityMemo[BaseModel, bytes] = IdentityMemo(1024)
+
+
+def answer_response(outcome: Outcome[Any], headers: Mapping[str, str]) -> Response:
+    """A job or result answer; a cache hit's body is the bytes made for its first hit."""
+    if outcome.cache is not CacheStatus.HIT:
+        return json_response(outcome.value, headers=headers)
+    body = _HIT_BODIES.get(outcome.value, lambda model: model.model_dump_json().encode())
+    return Response(body, media_type=JSON_MEDIA_TYPE, headers=headers)
 
 
 def wants_fresh(request: Request) -> bool:
@@ -209,4 +223,4 @@ async def job_answer(
     )
     # A job the vendor lost comes from the ledger: `Job-At-Vendor: false` (ledger_jobs.records)
     headers = {**outcome.headers(), **gone_headers(outcome)}
-    return json_response(outcome.value, headers=headers)
+    return answer_response(outcome, headers)
