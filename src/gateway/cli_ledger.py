@@ -22,30 +22,14 @@ from .cli_jobs import (
     UrlOpt,
     jobs_app,
 )
-from .schemas import JobStatus
+from .cli_render import console_for_tables, styled_status
 from .schemas.ledger import JobHistory, JobRecord, LedgerPage
 
-_STYLE = {
-    JobStatus.SUCCEEDED: "green",
-    JobStatus.PARTIALLY_SUCCEEDED: "yellow",
-    JobStatus.FAILED: "red",
-    JobStatus.EXPIRED: "red",
-    JobStatus.CANCELLED: "magenta",
-    JobStatus.CANCELLING: "magenta",
-    JobStatus.UNKNOWN: "bold yellow",
-}
+LEDGER_TABLE_WIDTH = 180  # more columns than a backend's job table
 
 
 def _console() -> Console:
-    console = Console(soft_wrap=False)
-    if not console.is_terminal:
-        console.width = max(console.width, 180)  # piped: keep ids on one line
-    return console
-
-
-def _status(status: JobStatus) -> str:
-    style = _STYLE.get(status)
-    return f"[{style}]{status.value}[/]" if style else status.value
+    return console_for_tables(LEDGER_TABLE_WIDTH)
 
 
 def _when(moment: datetime | None) -> str:
@@ -73,7 +57,7 @@ def render_ledger_page(page: LedgerPage) -> None:
         table.add_row(
             record.id,
             record.name or "",
-            _status(record.status) + word,
+            styled_status(record.status) + word,
             progress,
             _when(record.created_at or record.first_seen_at),
             _when(record.updated_at),
@@ -96,7 +80,7 @@ def render_history(history: JobHistory) -> None:
         progress = f"{change.progress:.0%}" if change.progress is not None else ""
         table.add_row(
             _when(change.observed_at),
-            _status(change.status),
+            styled_status(change.status),
             change.vendor_status or "",
             progress,
             change.observed_by,

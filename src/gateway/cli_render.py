@@ -29,14 +29,14 @@ _STATUS_STYLE = {
 }
 
 
-def _console() -> Console:
+def console_for_tables(min_width: int = 160) -> Console:
     console = Console(soft_wrap=False)
     if not console.is_terminal:
-        console.width = max(console.width, 160)  # piped: keep ids on one line
+        console.width = max(console.width, min_width)  # piped: keep ids on one line
     return console
 
 
-def _status(status: JobStatus) -> str:
+def styled_status(status: JobStatus) -> str:
     style = _STATUS_STYLE.get(status)
     return f"[{style}]{status.value}[/]" if style else status.value
 
@@ -51,7 +51,7 @@ def render_job(job: Job) -> None:
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     rows: list[tuple[str, Any]] = [
-        ("status", _status(job.status) + (" (terminal)" if job.terminal else "")),
+        ("status", styled_status(job.status) + (" (terminal)" if job.terminal else "")),
         ("vendor status", job.vendor_status),
         (
             "backend",
@@ -73,7 +73,7 @@ def render_job(job: Job) -> None:
     for field, value in rows:
         if value is not None:
             table.add_row(field, str(value))
-    _console().print(table)
+    console_for_tables().print(table)
     _print_raw(job.raw)
 
 
@@ -84,8 +84,10 @@ def render_page(page: Page) -> None:
         table.add_column(column, overflow="fold")
     for job in page.items:
         created = job.created_at.isoformat(timespec="seconds") if job.created_at else ""
-        table.add_row(job.id, _status(job.status), job.vendor_status or "", job.name or "", created)
-    console = _console()
+        table.add_row(
+            job.id, styled_status(job.status), job.vendor_status or "", job.name or "", created
+        )
+    console = console_for_tables()
     console.print(table)
     if page.total is not None:
         console.print(f"total: {page.total}")
@@ -94,8 +96,8 @@ def render_page(page: Page) -> None:
 
 
 def render_result(result: Result) -> None:
-    console = _console()
-    console.print(f"result of {result.job_id} ({_status(result.status)})", soft_wrap=True)
+    console = console_for_tables()
+    console.print(f"result of {result.job_id} ({styled_status(result.status)})", soft_wrap=True)
     table = Table(title="metrics", title_justify="left")
     for column in ("metric", "value", "group"):
         table.add_column(column, overflow="fold")
@@ -131,7 +133,7 @@ def print_problem(problem: Problem, as_json: bool) -> None:
 
 
 def render_submission(submission: Submission, hint: bool = True) -> None:
-    console = _console()
+    console = console_for_tables()
     via = f" via {submission.requested}" if submission.requested != submission.backend else ""
     console.print(
         f"submitted to [bold]{submission.backend}[/] ({submission.vendor}){via}: "
@@ -149,7 +151,7 @@ def render_submission(submission: Submission, hint: bool = True) -> None:
     for column in ("status", "vendor status", "name"):
         table.add_column(column, overflow="fold")
     for job in submission.jobs:
-        table.add_row(job.id, _status(job.status), job.vendor_status or "", job.name or "")
+        table.add_row(job.id, styled_status(job.status), job.vendor_status or "", job.name or "")
     console.print(table)
     if hint:
         console.print(f"follow it: eval-gateway jobs watch {submission.jobs[0].id}", soft_wrap=True)
@@ -159,7 +161,7 @@ class LiveJob:
     """A live status line for one job (rich); each change is also printed above it."""
 
     def __init__(self, job_id: str) -> None:
-        self.console = _console()
+        self.console = console_for_tables()
         self.job_id = job_id
         self.job: Job | None = None
         self.began = time.monotonic()
@@ -195,7 +197,7 @@ class LiveJob:
             job.vendor_status,
         ):
             vendor = f" ({job.vendor_status})" if job.vendor_status else ""
-            self.console.print(f"{self._elapsed():>7}  {_status(job.status)}{vendor}")
+            self.console.print(f"{self._elapsed():>7}  {styled_status(job.status)}{vendor}")
         self.live.refresh()
 
     def _elapsed(self) -> str:
@@ -211,17 +213,17 @@ class LiveJob:
         if job.progress is not None:
             meter = ProgressBar(total=1.0, completed=job.progress, width=30)
         percent = f"{job.progress:.0%}" if job.progress is not None else ""
-        grid.add_row(meter, _status(job.status), percent, job.message or "", self._elapsed())
+        grid.add_row(meter, styled_status(job.status), percent, job.message or "", self._elapsed())
         return grid
 
 
 def render_headline(job: Job, result: Result | None) -> None:
     """How a watched job ended: its status, error, and the result's headline metrics."""
-    console = _console()
+    console = console_for_tables()
     took = ""
     if job.started_at and job.finished_at:
         took = f" in {(job.finished_at - job.started_at).total_seconds():.1f}s"
-    console.print(f"{job.id}: {_status(job.status)}{took}", soft_wrap=True)
+    console.print(f"{job.id}: {styled_status(job.status)}{took}", soft_wrap=True)
     if job.error is not None:
         console.print(f"  {job.error.title}: {job.error.detail or ''}", soft_wrap=True)
     metrics = result.metrics if result is not None else job.metrics
