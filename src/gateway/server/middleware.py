@@ -44,6 +44,7 @@ class AccessInfo:
     operation: str | None = None
     upstream_ms: float | None = None
     outcome: str | None = None
+    stale: bool | None = None  # True: a cached answer served because the vendor failed
     status: int | None = None
 
 

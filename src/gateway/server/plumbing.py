@@ -20,6 +20,7 @@ from ..jsonbound import JSONTooDeep
 from ..ledger_jobs.observing import gone_headers
 from ..memo import IdentityMemo
 from ..resilience import CacheStatus, Outcome
+from ..resilience.verdict import OK, answer_verdict
 from ..schemas import FieldError
 from .auth import Caller
 from .holder import GatewayHolder, Generation
@@ -113,9 +114,14 @@ async def upstream(
         backend.config.vendor,
         operation.value,
     )
-    began, outcome = time.perf_counter(), "ok"
+    began, outcome = time.perf_counter(), OK
     try:
-        return await call()
+        answer = await call()
+        if isinstance(answer, Outcome) and answer.cache is CacheStatus.STALE:
+            # Served 200 from cache because the vendor failed: logged and counted as that
+            # failure, with the health book's own verdict (no second classification).
+            outcome, access.stale = answer_verdict(answer) or OK, True
+        return answer
     except GatewayError as exc:
         outcome = exc.problem_type.slug
         raise
