@@ -241,6 +241,28 @@ def test_help_at_80_columns_shows_every_option_name_whole(command: list[str]) ->
             assert name in run.stdout
 
 
+def test_jobs_result_pages_its_rows(cli: CliRunner, service: Proc) -> None:
+    created = httpx.post(
+        f"{service.url}/v1/backends/ls-sim/jobs",
+        json={"evaluation": "basic-qa", "targets": [{"model": "m"}], "max_tokens": 8},
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
+    assert created.status_code == 202, created.text
+    job_id = created.json()["jobs"][0]["id"]
+    base = ["jobs", "result", job_id, "--url", service.url, "--api-key", KEY, "--page-size", "2"]
+    shown = cli.invoke(app, base)
+    assert shown.exit_code == 0, shown.output
+    assert (
+        "2 per-example rows" in shown.output and "next page of rows: --page-token" in shown.output
+    )
+    first = json.loads(cli.invoke(app, [*base, "--json"]).output)
+    assert [r["index"] for r in first["rows"]] == [0, 1]
+    rest = cli.invoke(app, [*base, "--json", "--page-token", first["next_page_token"]])
+    assert rest.exit_code == 0, rest.output
+    second = json.loads(rest.output)
+    assert [r["index"] for r in second["rows"]] == [2] and second["next_page_token"] is None
+
+
 def test_a_result_without_rows_says_so(cli: CliRunner) -> None:
     result = cli.invoke(app, ["jobs", "result", DO_DONE])
     assert result.exit_code == 0, result.output

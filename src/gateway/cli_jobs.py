@@ -60,7 +60,9 @@ class Unreachable(Exception):
 
 class JobsSource(Protocol):
     def get_job(self, job_id: str, include_raw: bool) -> Job: ...
-    def get_result(self, job_id: str, include_raw: bool) -> Result: ...
+    def get_result(
+        self, job_id: str, include_raw: bool, page_size: int, page_token: str | None
+    ) -> Result: ...
     def cancel_job(self, job_id: str) -> Job: ...
     def list_jobs(
         self, backend: str, status: str | None, page_size: int, page_token: str | None, raw: bool
@@ -84,8 +86,12 @@ class RemoteJobs:
     def get_job(self, job_id: str, include_raw: bool) -> Job:
         return self.client.get_job(job_id, include_raw=include_raw)
 
-    def get_result(self, job_id: str, include_raw: bool) -> Result:
-        return self.client.get_result(job_id, include_raw=include_raw)
+    def get_result(
+        self, job_id: str, include_raw: bool, page_size: int, page_token: str | None
+    ) -> Result:
+        return self.client.get_result(
+            job_id, include_raw=include_raw, page_size=page_size, page_token=page_token
+        )
 
     def cancel_job(self, job_id: str) -> Job:
         return self.client.cancel_job(job_id)
@@ -115,8 +121,12 @@ class LocalJobs:
     def get_job(self, job_id: str, include_raw: bool) -> Job:
         return self.gw.get_job(job_id, include_raw=include_raw)
 
-    def get_result(self, job_id: str, include_raw: bool) -> Result:
-        return self.gw.get_result(job_id, include_raw=include_raw)
+    def get_result(
+        self, job_id: str, include_raw: bool, page_size: int, page_token: str | None
+    ) -> Result:
+        return self.gw.get_result(
+            job_id, include_raw=include_raw, page_size=page_size, page_token=page_token
+        )
 
     def cancel_job(self, job_id: str) -> Job:
         return self.gw.cancel_job(job_id)
@@ -215,10 +225,13 @@ def result(
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
     raw: RawOpt = False,
+    page_size: Annotated[int, typer.Option(min=1, max=200, help="Rows per page")] = 50,
+    page_token: Annotated[str | None, typer.Option(help="next_page_token of a page")] = None,
 ) -> None:
-    """Show a finished job's result (a problem with the current status while it runs)."""
+    """Show a finished job's result, one page of rows at a time (a problem with the current
+    status while it runs)."""
     with Session(url, config, as_json, api_key) as source:
-        _show(as_json, source.get_result(job_id, raw), render_result)
+        _show(as_json, source.get_result(job_id, raw, page_size, page_token), render_result)
 
 
 @jobs_app.command("cancel")

@@ -105,6 +105,8 @@ def render_result(result: Result) -> None:
         table.add_row(metric.name, _value(metric), metric.group or "")
     console.print(table)
     console.print(_rows_line(len(result.rows)))
+    if result.next_page_token:
+        console.print(f"next page of rows: --page-token {result.next_page_token}", soft_wrap=True)
     for link in result.artifacts:
         console.print(f"artifact {link.rel}: {link.href}", soft_wrap=True)
     _print_raw(result.raw)

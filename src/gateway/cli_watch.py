@@ -85,7 +85,7 @@ def _failing_line(failing: Failing) -> str:
 def _result(source: RemoteJobs | LocalJobs, job: Job) -> Result | None:
     if job.status not in RESULT_READY_STATUSES:
         return None
-    return source.get_result(job.id, False)
+    return source.get_result(job.id, False, 1, None)  # the headline needs metrics, not rows
 
 
 def _line(data: dict[str, Any]) -> str:
