@@ -39,8 +39,10 @@ from .watch_events import (
     MAX_EVENT_ID_CHARS,
     EventId,
     JobEvent,
+    StillFailing,
     WatcherClosed,
     change_key,
+    failing_pause,
     jittered,
     state_digest,
 )
@@ -122,22 +124,27 @@ class JobWatcher:
         """The job once terminal. Polls through the cache with backoff (reset on a change)
         and jitter; transient upstream failures are ridden out until the timeout.
 
-        Raises `WaitTimedOut` at `timeout` seconds (None: no limit), or the problem that
-        made the job unreachable for good (e.g. `JobNotFound`).
+        A retryable problem (vendor timeout, 5xx, rate limit, open circuit), before the first
+        answer or after, is ridden out with backoff (Retry-After wins) until the timeout.
+        Raises `WaitTimedOut` at `timeout` seconds (None: no limit), or the vendor's retryable
+        problem if the job could never be read by then, or at once the problem that made the
+        job unreachable for good (e.g. `JobNotFound`).
         """
         _check_intervals(poll_initial, poll_max)
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         delay, last, last_error = poll_initial, None, None
         while True:
             job: Job | None = None
+            pause: float | None = None
             with anyio.move_on_after(_left(deadline)):
                 try:
                     job = (await self._gateway.fetch_job(job_id, tenant=tenant)).value
                 except GatewayError as exc:
                     if not exc.retryable:
                         raise
-                    last_error = exc
+                    last_error, pause = exc, failing_pause(exc, delay)  # Retry-After wins
             if job is not None:
+                last_error = None
                 if job.terminal:
                     return job
                 if last is not None and change_key(job) != change_key(last):
@@ -146,13 +153,15 @@ class JobWatcher:
             left = _left(deadline)
             if left <= 0:
                 break
-            await anyio.sleep(min(jittered(delay), left))
+            await anyio.sleep(min(jittered(delay) if pause is None else pause, left))
             delay = min(delay * BACKOFF, poll_max)
         if last is None and last_error is not None:
             raise last_error
         status = last.status.value if last is not None else None
         raise WaitTimedOut(
-            f"the job did not finish within {timeout:g}s" + (f"; it is {status}" if status else ""),
+            f"the job did not finish within {timeout:g}s"
+            + (f"; it is {status}" if status else "")
+            + (f"; the vendor is still failing: {last_error.detail}" if last_error else ""),
             job_id=job_id,
             backend=last.backend if last is not None else None,
             vendor=last.vendor if last is not None else None,
@@ -171,32 +180,59 @@ class JobWatcher:
         vendor status or progress) or is terminal; at `timeout`, the job as it stands.
 
         Reads come from the job's shared poller. If the gateway closes meanwhile, the job as
-        last seen is returned at once (the caller asks again).
+        last seen is returned at once (the caller asks again). While the vendor fails
+        (retryable problems) it keeps waiting; if the job was never read by `timeout`, the
+        latest such problem is raised; a lasting problem (not found...) is raised at once.
         """
-        async with self.watch(job_id, tenant=tenant) as stream:
-            first = await stream.__anext__()  # the problem, if the job cannot be read
+        deadline = time.monotonic() + max(0.0, timeout)
+        async with self.watch(job_id, tenant=tenant, report_problems=True) as stream:
+            first: JobEvent | None = None
+            failing: StillFailing | None = None
+            with anyio.move_on_after(timeout):
+                while first is None:
+                    try:
+                        first = await stream.__anext__()
+                    except StillFailing as exc:
+                        failing = exc
+            if first is None:
+                if failing is not None:
+                    raise failing.problem
+                return (await self._gateway.fetch_job(job_id, tenant=tenant)).value
             if first.terminal:
                 return first.job
             latest = first.job
-            with anyio.move_on_after(max(0.0, timeout)):
+            with anyio.move_on_after(_left(deadline)):
                 with suppress(WatcherClosed, StopAsyncIteration):
-                    latest = (await stream.__anext__()).job
+                    while True:
+                        with suppress(StillFailing):  # the vendor fails: keep waiting
+                            latest = (await stream.__anext__()).job
+                            break
         return latest
 
     # -- watching ------------------------------------------------------------------------------
 
     def watch(
-        self, job_id: str, *, last_event_id: str | None = None, tenant: str | None = None
+        self,
+        job_id: str,
+        *,
+        last_event_id: str | None = None,
+        tenant: str | None = None,
+        report_problems: bool = False,
     ) -> Subscription:
         """Follow a job: an async iterator of its changes that ends after the terminal one.
 
         The first event is the job as it stands (unless `last_event_id` shows the caller has
         it already); then one event per change. Use `async with` (or read it to the end) so
         the subscription is released promptly; an abandoned one is released when collected.
-        A problem reading the job is raised from the iteration; if the gateway closes,
-        `WatcherClosed`.
+        A lasting problem reading the job (job-not-found, forbidden...) is raised from the
+        iteration and ends it; if the gateway closes, `WatcherClosed`. A retryable one (vendor
+        timeout, 5xx, rate limit, open circuit), before the first event or after, does not end
+        it: the poller reads again with backoff (Retry-After wins) and `failing` tells the
+        problem; with `report_problems=True` each failed read is also raised as
+        `StillFailing` (iterate again to go on). Bound the watch with your own timeout.
         """
-        return Subscription(self, job_id, tenant, EventId.parse(last_event_id))
+        resume = EventId.parse(last_event_id)
+        return Subscription(self, job_id, tenant, resume, report_problems)
 
     def stats(self) -> WatchStats:
         pollers = list(self._pollers.values())
@@ -265,6 +301,7 @@ __all__ = [
     "EventId",
     "JobEvent",
     "JobWatcher",
+    "StillFailing",
     "Subscription",
     "WaitTimedOut",
     "WatchStats",

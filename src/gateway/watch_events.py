@@ -7,6 +7,7 @@ import hashlib
 import random
 from dataclasses import dataclass
 
+from .errors import GatewayError
 from .schemas import Job
 
 MAX_EVENT_ID_CHARS = 64
@@ -18,6 +19,27 @@ ChangeKey = tuple[str, str | None, float | None]
 
 class WatcherClosed(Exception):
     """The gateway (and its watcher) closed while a watch was still following a job."""
+
+
+class StillFailing(Exception):
+    """Raised by a watch made with `report_problems=True` each time a read of the job failed
+    with a retryable problem (`problem`: vendor timeout, 5xx, rate limit, open circuit). The
+    watch is NOT over: iterate again, it goes on polling with backoff."""
+
+    def __init__(self, problem: GatewayError, retry_in: float) -> None:
+        super().__init__(problem.detail)
+        self.problem = problem
+        self.retry_in = retry_in
+
+
+# While the vendor fails the pause between reads grows x2 up to this (a Retry-After wins),
+# as `jobs watch` does (cli_follow.RETRY_MAX).
+FAILING_PAUSE_MAX = 15.0
+
+
+def failing_pause(problem: GatewayError, delay: float) -> float:
+    """The pause before the next read after a retryable `problem` (its Retry-After wins)."""
+    return min(problem.retry_after or delay, FAILING_PAUSE_MAX)
 
 
 def change_key(job: Job) -> ChangeKey:

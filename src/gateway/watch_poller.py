@@ -16,10 +16,13 @@ from .errors import GatewayError, InternalError
 from .schemas import Job
 from .watch_events import (
     BACKOFF,
+    FAILING_PAUSE_MAX,
     EventId,
     JobEvent,
+    StillFailing,
     WatcherClosed,
     change_key,
+    failing_pause,
     jittered,
     state_digest,
 )
@@ -44,7 +47,9 @@ class Poller:
         self.events: deque[JobEvent] = deque(maxlen=watcher.history)
         self.seq = 0
         self.subscribers: weakref.WeakSet[Subscription] = weakref.WeakSet()
-        self.failure: GatewayError | None = None
+        self.failure: GatewayError | None = None  # the problem that ended it
+        self.failing: StillFailing | None = None  # the vendor fails now (a retryable problem)
+        self.failures = 0  # retryable failed reads so far
         self.ending: Ending | None = None
         self.task: asyncio.Task[None] | None = None
         self.changed = asyncio.Event()
@@ -63,19 +68,27 @@ class Poller:
     async def run(self) -> None:
         watcher = self.watcher
         delay, idle_since = watcher.poll_initial, None
+        fail_delay = watcher.poll_initial  # the pause after a failed read: x2 per failure
         try:
             while self.ending is None:
                 try:
                     watcher.polls += 1
                     outcome = await watcher._gateway.fetch_job(self.job_id, tenant=self.tenant)
                 except GatewayError as exc:
-                    # Before the first answer, or for good (not found, forbidden...): the
-                    # watchers get the problem. A passing upstream failure is ridden out.
-                    if not self.events or not exc.retryable:
+                    # A problem for good (not found, forbidden...) ends every watch. A
+                    # retryable one (before the first answer too) is ridden out with backoff,
+                    # Retry-After winning; watches that asked are told (StillFailing).
+                    if not exc.retryable:
                         self.failure = exc
                         self.end("failed")
                         return
+                    pause = failing_pause(exc, fail_delay)
+                    fail_delay = min(fail_delay * 2, FAILING_PAUSE_MAX)
+                    self.failures += 1
+                    self.failing = StillFailing(exc, pause)
+                    self._wake()
                 else:
+                    self.failing, pause, fail_delay = None, 0.0, watcher.poll_initial
                     if self.publish(outcome.value):
                         delay = watcher.poll_initial
                     if outcome.value.terminal:
@@ -88,7 +101,7 @@ class Poller:
                 elif time.monotonic() - idle_since >= watcher.linger:
                     self.end("idle")
                     return
-                await asyncio.sleep(jittered(delay))
+                await asyncio.sleep(pause or jittered(delay))
                 delay = min(delay * BACKOFF, watcher.poll_max)
         except asyncio.CancelledError:
             self.end("closed")
@@ -127,9 +140,16 @@ class Subscription(AsyncIterator[JobEvent]):
     """One watch of one job (see `JobWatcher.watch`)."""
 
     def __init__(
-        self, watcher: JobWatcher, job_id: str, tenant: str | None, resume: EventId | None
+        self,
+        watcher: JobWatcher,
+        job_id: str,
+        tenant: str | None,
+        resume: EventId | None,
+        report_problems: bool = False,
     ) -> None:
         self._watcher = watcher
+        self._report_problems = report_problems
+        self._failures_seen = 0  # the poller's failed reads this watch was told of
         self.job_id = job_id
         self._tenant = tenant
         self._resume = resume
@@ -169,6 +189,10 @@ class Subscription(AsyncIterator[JobEvent]):
                 if event.terminal:
                     self._finish()
                 return event
+            failing = poller.failing
+            if self._report_problems and failing and poller.failures > self._failures_seen:
+                self._failures_seen = poller.failures
+                raise StillFailing(_copy(failing.problem), failing.retry_in)
             if poller.ending == "failed" and poller.failure is not None:
                 self._finish()
                 raise _copy(poller.failure)
@@ -182,6 +206,11 @@ class Subscription(AsyncIterator[JobEvent]):
         self._finish()
         raise StopAsyncIteration
 
+    @property
+    def failing(self) -> StillFailing | None:
+        """The retryable problem of the latest read of the job, while the vendor fails."""
+        return self._poller.failing if self._poller is not None else None
+
     async def aclose(self) -> None:
         """Release the subscription (no awaiting: safe while being cancelled)."""
         self._finish()
@@ -194,6 +223,7 @@ class Subscription(AsyncIterator[JobEvent]):
         poller = self._watcher._poller(self.job_id, self._tenant)
         poller.subscribers.add(self)
         self._poller = poller
+        self._failures_seen = 0
         resume = self._resume
         latest = poller.latest
         if resume is not None and resume.epoch == poller.epoch and resume.seq <= poller.seq:
