@@ -223,7 +223,7 @@ class Subscription(AsyncIterator[JobEvent]):
         poller = self._watcher._poller(self.job_id, self._tenant)
         poller.subscribers.add(self)
         self._poller = poller
-        self._failures_seen = 0
+        self._failures_seen = poller.failures  # told of failed reads from now on (no repeats)
         resume = self._resume
         latest = poller.latest
         if resume is not None and resume.epoch == poller.epoch and resume.seq <= poller.seq:

@@ -9,6 +9,13 @@ serving. After a reload it re-authenticates the caller against the new config (a
 or removed backend ends the stream with a `problem` event) and resumes there from its last
 event id; the old generation, which no stream holds, closes at once. On shutdown the watchers
 close, so streams end instead of holding the server for its whole grace period.
+
+While the vendor fails with a retryable problem (upstream-timeout, -unavailable, -error,
+-rate-limited, an open circuit), before the job's first answer or after, the shared poller reads
+again with backoff (Retry-After wins): an event stream sends each failed read as a `problem`
+event whose `retryable` is true and goes on; a long-poll keeps waiting until its `wait`. A
+problem that will not pass (job-not-found, unauthorized, forbidden, a revoked key) is the
+stream's last event, or, before the stream starts, its HTTP answer.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from starlette.types import Send
 from ..adapters.tables import Operation
 from ..errors import GatewayError, InvalidRequest, UpstreamUnavailable
 from ..schemas import FieldError, Problem
-from ..watch import JobEvent, Subscription, WatcherClosed
+from ..watch import JobEvent, StillFailing, Subscription, WatcherClosed
 from .auth import Caller
 from .holder import GatewayHolder, Generation
 from .models import MAX_EVENT_ID_CHARS, EventsQuery, GetJobQuery
@@ -42,7 +49,7 @@ from .problems import problem_base, request_id_of
 SSE_MEDIA_TYPE = "text/event-stream"
 RETRY_MS = 3000  # how long an EventSource waits before reconnecting
 LAST_EVENT_ID = "last-event-id"
-Step = JobEvent | Problem | Literal["heartbeat", "end", "switch"]
+Step = JobEvent | Problem | StillFailing | Literal["heartbeat", "end", "switch"]
 
 
 def _reloaded() -> UpstreamUnavailable:
@@ -84,7 +91,9 @@ async def job_events(request: Request) -> Response:
                 f"invalid header: Last-Event-ID is longer than {MAX_EVENT_ID_CHARS} characters",
                 errors=[FieldError(loc=["header", "Last-Event-ID"], msg="too long")],
             )
-        stream = gen.gateway.watcher.watch(job_id, last_event_id=resume, tenant=caller.name)
+        stream = gen.gateway.watcher.watch(
+            job_id, last_event_id=resume, tenant=caller.name, report_problems=True
+        )
         try:
             first = await upstream(request, gen, backend, Operation.GET_JOB, lambda: _first(stream))
         except BaseException as exc:
@@ -99,11 +108,14 @@ async def job_events(request: Request) -> Response:
     return EventStreamResponse(feed.frames(first))
 
 
-async def _first(stream: Subscription) -> JobEvent | None:
+async def _first(stream: Subscription) -> JobEvent | StillFailing | None:
+    """The first event, or the vendor failing (the stream starts with that problem)."""
     try:
         return await stream.__anext__()
     except StopAsyncIteration:
         return None
+    except StillFailing as failing:
+        return failing
 
 
 class EventStreamResponse(StreamingResponse):
@@ -139,11 +151,14 @@ class _Feed:
         self.stream = stream
         self.heartbeat = heartbeat
 
-    async def frames(self, first: JobEvent) -> AsyncGenerator[bytes, None]:
+    async def frames(self, first: JobEvent | StillFailing) -> AsyncGenerator[bytes, None]:
         try:
-            yield event_frame(first, retry=RETRY_MS)
-            if first.terminal:
-                return
+            if isinstance(first, StillFailing):
+                yield problem_frame(self._problem(first.problem), retry=RETRY_MS)
+            else:
+                yield event_frame(first, retry=RETRY_MS)
+                if first.terminal:
+                    return
             while True:
                 refused = await self._switch() if self.holder.current is not self.gen else None
                 step: Step = refused if refused is not None else await self._next()
@@ -151,6 +166,8 @@ class _Feed:
                     yield event_frame(step)
                     if step.terminal:
                         return
+                elif isinstance(step, StillFailing):  # the vendor fails; the poller goes on
+                    yield problem_frame(self._problem(step.problem))
                 elif isinstance(step, Problem):
                     yield problem_frame(step)
                     return
@@ -167,6 +184,8 @@ class _Feed:
                 return await self.stream.__anext__()
             except StopAsyncIteration:
                 return "end"
+            except StillFailing as failing:
+                return failing
             except WatcherClosed:
                 # Closed by a reload (follow the new generation) or by shutdown (end).
                 return "switch" if self.holder.current is not self.gen else "end"
@@ -182,7 +201,10 @@ class _Feed:
             caller = gen.keys.authenticate(self.request.headers)
             gen.gateway.backend(job_backend(gen, caller, job_id))
             stream = gen.gateway.watcher.watch(
-                job_id, last_event_id=self.stream.last_event_id, tenant=caller.name
+                job_id,
+                last_event_id=self.stream.last_event_id,
+                tenant=caller.name,
+                report_problems=True,
             )
         except GatewayError as exc:
             return self._problem(exc)
@@ -204,6 +226,7 @@ def event_frame(event: JobEvent, retry: int | None = None) -> bytes:
     return ("\n".join(lines) + "\n\n").encode()
 
 
-def problem_frame(problem: Problem) -> bytes:
-    data = problem.model_dump_json(exclude_none=True)
-    return f"event: problem\ndata: {data}\n\n".encode()
+def problem_frame(problem: Problem, retry: int | None = None) -> bytes:
+    lines = [f"retry: {retry}"] if retry is not None else []
+    lines += ["event: problem", f"data: {problem.model_dump_json(exclude_none=True)}"]
+    return ("\n".join(lines) + "\n\n").encode()
