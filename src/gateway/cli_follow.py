@@ -97,7 +97,8 @@ def _remote_changes(source: RemoteJobs, job_id: str, deadline: float | None) -> 
     timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
     last: Job | None = None
     try:
-        for event in source.client.watch(job_id, timeout=timeout):
+        # ride_out_failing=False: a failing vendor's problem is raised, for changes() to show.
+        for event in source.client.watch(job_id, timeout=timeout, ride_out_failing=False):
             last = event.job
             yield Seen(event.id, event.job)
     except WaitTimedOut:

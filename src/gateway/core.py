@@ -296,10 +296,15 @@ class AsyncGateway(LedgerViews):
             job_id, timeout, poll_initial=poll_initial, poll_max=poll_max
         )
 
-    def watch(self, job_id: str, *, last_event_id: str | None = None) -> Subscription:
+    def watch(
+        self, job_id: str, *, last_event_id: str | None = None, report_problems: bool = False
+    ) -> Subscription:
         """Every change of a job until it is terminal (`async with gw.watch(id) as events:`);
-        all watchers of one job share one poller."""
-        return self.watcher.watch(job_id, last_event_id=last_event_id)
+        all watchers of one job share one poller, which rides out a failing vendor
+        (`report_problems=True`: each failed read is raised as `StillFailing`; go on)."""
+        return self.watcher.watch(
+            job_id, last_event_id=last_event_id, report_problems=report_problems
+        )
 
     async def cancel_job(self, job_id: str, *, tenant: str | None = None) -> Job:
         """Cancel a job; answers the job as it stands after the cancel (cache invalidated).

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from gateway.client import GatewayClient
 from gateway.schemas import JobStatus
 from tests.server.proc import Proc, gateway, write_config
 from tests.server.sse import STANDALONE_LS, create_sim_job, events, watch
@@ -21,9 +22,7 @@ FLAKY = "ls-flaky"  # uncached: every poll is a vendor read
 
 
 @pytest.fixture(scope="module")
-def watch_client(
-    tmp_path_factory: pytest.TempPathFactory, ls_vendor: Proc
-) -> Iterator[httpx.Client]:
+def flaky_gateway(tmp_path_factory: pytest.TempPathFactory, ls_vendor: Proc) -> Iterator[Proc]:
     workdir = tmp_path_factory.mktemp("flaky-gateway")
     backend = {
         "vendor": "llama-stack",
@@ -32,10 +31,13 @@ def watch_client(
         "breaker": {"enabled": False},
     }
     config = {"backends": {FLAKY: backend}, "server": {"reload": {"watch": False}}}
-    with (
-        gateway(workdir, write_config(workdir / "gateway.yaml", config)) as proc,
-        httpx.Client(base_url=proc.url, timeout=30.0) as client,
-    ):
+    with gateway(workdir, write_config(workdir / "gateway.yaml", config)) as proc:
+        yield proc
+
+
+@pytest.fixture
+def watch_client(flaky_gateway: Proc) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=flaky_gateway.url, timeout=30.0) as client:
         yield client
 
 
@@ -85,3 +87,12 @@ def test_a_missing_job_still_ends_a_stream_at_once(watch_client: httpx.Client) -
     assert response.status_code == 404 and not seen
     assert response.json()["type"].endswith("job-not-found")
     assert time.monotonic() - began < 5
+
+
+def test_the_remote_client_watch_rides_out_a_fault_burst(
+    ls_vendor: Proc, flaky_gateway: Proc
+) -> None:
+    job_id = failing_job(ls_vendor, gateway_calls=2)
+    with GatewayClient(flaky_gateway.url) as client:
+        seen = [event.job.status for event in client.watch(job_id, timeout=20)]
+    assert seen == [JobStatus.SUCCEEDED]

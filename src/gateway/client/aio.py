@@ -183,11 +183,21 @@ class AsyncGatewayClient:
                 raise timed_out(job_id, last, timeout)
 
     def watch(
-        self, job_id: str, *, last_event_id: str | None = None, timeout: float | None = None
+        self,
+        job_id: str,
+        *,
+        last_event_id: str | None = None,
+        timeout: float | None = None,
+        ride_out_failing: bool = True,
     ) -> RemoteSubscription:
         """Every change of a job until it is terminal (`async with gw.watch(id) as events:`),
-        resumed with Last-Event-ID whenever the connection drops; `WaitTimedOut` at `timeout`."""
-        state = StreamState(self.settings.url, job_id, last_event_id, timeout, self.settings.retry)
+        resumed with Last-Event-ID whenever the connection drops; `WaitTimedOut` at `timeout`.
+        While the vendor fails (retryable problem events) it goes on (`ride_out_failing=False`
+        raises the first such problem instead)."""
+        settings = self.settings
+        state = StreamState(
+            settings.url, job_id, last_event_id, timeout, settings.retry, ride_out_failing
+        )
         return RemoteSubscription(self, state)
 
     # -- the one request path ------------------------------------------------------------------

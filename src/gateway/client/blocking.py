@@ -181,11 +181,21 @@ class GatewayClient:
                 raise timed_out(job_id, last, timeout)
 
     def watch(
-        self, job_id: str, *, last_event_id: str | None = None, timeout: float | None = None
+        self,
+        job_id: str,
+        *,
+        last_event_id: str | None = None,
+        timeout: float | None = None,
+        ride_out_failing: bool = True,
     ) -> Iterator[JobEvent]:
         """The job's changes until it is terminal, resumed with Last-Event-ID whenever the
-        connection drops; close the iterator (or read it to the end) to stop."""
-        state = StreamState(self.settings.url, job_id, last_event_id, timeout, self.settings.retry)
+        connection drops; close the iterator (or read it to the end) to stop. While the vendor
+        fails (retryable problem events) it goes on until `timeout`; `ride_out_failing=False`
+        raises the first such problem instead."""
+        settings = self.settings
+        state = StreamState(
+            settings.url, job_id, last_event_id, timeout, settings.retry, ride_out_failing
+        )
         return self._follow(state)
 
     # -- the one request path ------------------------------------------------------------------

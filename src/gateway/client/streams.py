@@ -67,8 +67,13 @@ class StreamState:
         last_event_id: str | None,
         timeout: float | None,
         policy: RetryPolicy,
+        ride_out_failing: bool = True,
     ) -> None:
         self.base_url = base_url
+        # A retryable problem event (the vendor failing; the server's stream goes on) is
+        # skipped and kept in `failing` (True), or raised as its typed error, ending the watch.
+        self.ride_out_failing = ride_out_failing
+        self.failing: GatewayError | None = None
         self.job_id = job_id
         self.last_event_id = last_event_id
         self.deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
@@ -123,7 +128,7 @@ class StreamState:
                 raise InvalidGatewayResponse("an event is not a Job") from None
             parsed = EventId.parse(frame.id)
             event = JobEvent(frame.id or "", parsed.seq if parsed else 0, job)
-            self.failures = 0
+            self.failures, self.failing = 0, None
             self.last, self.last_event_id = job, frame.id or self.last_event_id
             self.done = job.terminal
         elif frame.event == "problem":
@@ -131,8 +136,11 @@ class StreamState:
                 problem = Problem.model_validate_json("\n".join(frame.data))
             except ValidationError:
                 raise InvalidGatewayResponse("a problem event is not a problem") from None
-            self.done = True
-            raise error_from_problem(problem)
+            error = error_from_problem(problem)
+            if not (error.retryable and self.ride_out_failing):
+                self.done = True
+                raise error
+            self.failing = error
         if event is None and not self.done and self._left() <= 0:
             raise self._timed_out()
         return event
