@@ -31,9 +31,12 @@ EVENTS_DOC = (
     " event: `id:` (pass it back as `Last-Event-ID` to resume), `event: status`, and `data:`"
     " the canonical Job as JSON. The first event is the job as it stands. While nothing"
     " changes, a `: heartbeat` comment line is sent every `heartbeat` seconds. The stream ends"
-    " after the terminal event; a problem met while streaming is sent as `event: problem`"
-    " (problem details as data) before the stream ends. Problems before the stream starts are"
-    " ordinary problem answers. Any number of clients watching one job share one poller."
+    " after the terminal event. While the vendor fails (a retryable problem: upstream-timeout,"
+    " -unavailable, -error, -rate-limited, an open circuit) each failed read is sent as"
+    " `event: problem` with `retryable: true` and the stream goes on (reads again with"
+    " backoff; the stream may start with one); a lasting problem (job-not-found, a revoked"
+    " key) is the last event. Lasting problems before the stream starts are ordinary problem"
+    " answers. Any number of clients watching one job share one poller."
     " Resuming after the terminal event answers 204 (an EventSource then stops reconnecting)."
 )
 
@@ -95,7 +98,8 @@ SSE_EVENT_SCHEMAS: dict[str, Any] = {
     },
     "JobProblemEvent": {
         "type": "object",
-        "description": "`event: problem`: watching failed; the stream ends after it",
+        "description": "`event: problem`: reading the job failed; the stream goes on after"
+        " a retryable one (`retryable: true`) and ends after any other",
         "properties": {
             "event": {"const": "problem"},
             "data": {
