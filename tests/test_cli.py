@@ -263,6 +263,19 @@ def test_jobs_result_pages_its_rows(cli: CliRunner, service: Proc) -> None:
     assert [r["index"] for r in second["rows"]] == [2] and second["next_page_token"] is None
 
 
+def test_jobs_ls_and_history_take_the_key_from_the_option(cli: CliRunner, service: Proc) -> None:
+    cli.invoke(app, ["jobs", "get", DO_DONE, "--url", service.url, "--api-key", KEY])
+    listed = cli.invoke(app, ["jobs", "ls", "--url", service.url, "--api-key", KEY, "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert DO_DONE in [item["id"] for item in json.loads(listed.output)["items"]]
+    history = cli.invoke(
+        app, ["jobs", "history", DO_DONE, "--url", service.url, "--api-key", KEY, "--json"]
+    )
+    assert history.exit_code == 0, history.output
+    assert json.loads(history.output)["changes"][0]["observed_by"] == "read"
+    assert "EVAL_GATEWAY_API_KEY" not in os.environ  # the key stays an argument
+
+
 def test_a_result_without_rows_says_so(cli: CliRunner) -> None:
     result = cli.invoke(app, ["jobs", "result", DO_DONE])
     assert result.exit_code == 0, result.output

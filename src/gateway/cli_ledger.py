@@ -3,9 +3,7 @@ or in-process from a config (the same ledger file the service on that config use
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,6 +18,7 @@ from .cli_jobs import (
     RemoteJobs,
     Session,
     UrlOpt,
+    _show,
     jobs_app,
 )
 from .cli_render import console_for_tables, styled_status
@@ -151,12 +150,8 @@ def ls(
         "page_size": page_size,
         "page_token": page_token,
     }
-    with _session(url, config, as_json, api_key) as source:
-        page = _page(source, filters)
-        if as_json:
-            typer.echo(page.model_dump_json(indent=2))
-        else:
-            render_ledger_page(page)
+    with Session(url, config, as_json, api_key) as source:
+        _show(as_json, _page(source, filters), render_ledger_page)
 
 
 @jobs_app.command("history")
@@ -168,18 +163,8 @@ def history(
     as_json: JsonOpt = False,
 ) -> None:
     """A job's status timeline, oldest first (the job ledger)."""
-    with _session(url, config, as_json, api_key) as source:
-        timeline = _history(source, job_id)
-        if as_json:
-            typer.echo(timeline.model_dump_json(indent=2))
-        else:
-            render_history(timeline)
-
-
-def _session(url: str | None, config: Path | None, as_json: bool, api_key: str | None) -> Session:
-    if api_key:
-        os.environ[API_KEY_ENV] = api_key  # how Session finds the caller key
-    return Session(url, config, as_json)
+    with Session(url, config, as_json, api_key) as source:
+        _show(as_json, _history(source, job_id), render_history)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
