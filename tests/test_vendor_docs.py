@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.adapters.llama_stack_submit import REQUIREMENTS as LLAMA_STACK_REQUIREMENTS
+from gateway.vendors.llama_stack.submit import REQUIREMENTS as LLAMA_STACK_REQUIREMENTS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "vendors"
 VENDORS = ["llama-stack", "nemo-evaluator", "overmind", "digitalocean-genai", "datarobot-genai"]

@@ -5,10 +5,11 @@ with Gateway("config.example.yaml") as gw:
     job = gw.get_job("ls-sim~mmlu~eval-completed")
 """
 
-from .backends import BackendInfo
-from .config import GatewayConfig, config_from_dict, default_config, load_config
-from .core import AsyncGateway
-from .errors import (
+from gateway.config import GatewayConfig, config_from_dict, default_config, load_config
+from gateway.core.async_gateway import AsyncGateway
+from gateway.core.backends import BackendInfo
+from gateway.core.sync_gateway import Gateway
+from gateway.errors import (
     ConfigError,
     Forbidden,
     GatewayError,
@@ -29,8 +30,8 @@ from .errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from .ids import JobRef, format_job_id, parse_job_id
-from .schemas import (
+from gateway.ids import JobRef, format_job_id, parse_job_id
+from gateway.schemas import (
     Job,
     JobStatus,
     Link,
@@ -44,8 +45,7 @@ from .schemas import (
     SubmitRequest,
     Target,
 )
-from .sync import Gateway
-from .watch import WaitTimedOut
+from gateway.watch.watcher import WaitTimedOut
 
 __version__ = "0.1.0"
 

@@ -27,20 +27,20 @@ from pydantic import (
     model_validator,
 )
 
-from .adapters import adapter_class, api_versions
-from .config_checks import (
+from gateway.adapters import adapter_class, api_versions
+from gateway.config_checks import (
     bool_number_issues,
     duplicate_keys,
     name_issues,
     raise_at_locations,
     raw_name_issues,
 )
-from .errors import ConfigError
-from .export.settings import ExportSettings
-from .resilience.settings import BreakerSettings, CacheSettings, RedisSettings, RetrySettings
-from .schemas.job import VENDORS
-from .schemas.problem import DEFAULT_PROBLEM_BASE
-from .telemetry.settings import TelemetrySettings
+from gateway.errors import ConfigError
+from gateway.export.settings import ExportSettings
+from gateway.resilience.settings import BreakerSettings, CacheSettings, RedisSettings, RetrySettings
+from gateway.schemas.job import VENDORS
+from gateway.schemas.problem import DEFAULT_PROBLEM_BASE
+from gateway.telemetry.settings import TelemetrySettings
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 SIM_SCHEME = "sim://"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from .schemas.problem import DEFAULT_PROBLEM_BASE, FieldError, Problem, ProblemType
+from gateway.schemas.problem import DEFAULT_PROBLEM_BASE, FieldError, Problem, ProblemType
 
 
 class GatewayError(Exception):

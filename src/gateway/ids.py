@@ -21,7 +21,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from .errors import InvalidRequest
+from gateway.errors import InvalidRequest
 
 SEPARATOR = "~"
 _PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._")

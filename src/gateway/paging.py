@@ -8,8 +8,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from . import jsonbound
-from .errors import InvalidRequest
+from gateway import jsonbound
+from gateway.errors import InvalidRequest
 
 MAX_PAGE_SIZE = 200
 MAX_TOKEN_LENGTH = 4096

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .adapters.base import Adapter
-from .adapters.result_pages import DEFAULT_RESULT_PAGE_SIZE, ResultQuery
-from .errors import InvalidRequest
-from .ids import JobRef
-from .paging import check_page_size, decode_page_token, encode_page_token
-from .schemas import Result
+from gateway.adapters.base import Adapter
+from gateway.contract import DEFAULT_RESULT_PAGE_SIZE, ResultQuery
+from gateway.errors import InvalidRequest
+from gateway.ids import JobRef
+from gateway.paging import check_page_size, decode_page_token, encode_page_token
+from gateway.schemas import Result
 
 __all__ = [
     "DEFAULT_RESULT_PAGE_SIZE",

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from typer.testing import CliRunner
 
-from gateway.cli import app
+from gateway.cli.app import app
 from tests.client.test_client_answers import SUBMISSION
 from tests.support.servers import serve_in_thread
 

@@ -19,10 +19,10 @@ from starlette.applications import Starlette
 from tests.support.servers import serve_in_thread
 
 from gateway.adapters import BackendContext
-from gateway.adapters.datarobot_genai import DataRobotAdapter, to_submission
 from gateway.schemas import SubmitRequest, Target
 from gateway.simulators import Fault, SimClock, SimState, Stage, create_app, vendor_sim
-from gateway.simulators.datarobot_genai_data import (
+from gateway.vendors.datarobot_genai.adapter import DataRobotAdapter, to_submission
+from gateway.vendors.datarobot_genai.sim.data import (
     CHAT_PROMPT_PATH,
     CLASSIC_IDS,
     EXAMPLE_CHAT_ID,

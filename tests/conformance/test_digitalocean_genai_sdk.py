@@ -19,7 +19,6 @@ from gradient import (
 )
 
 from gateway.adapters import BackendContext
-from gateway.adapters.digitalocean_genai import to_submission
 from gateway.schemas import SubmitRequest
 from gateway.simulators import (
     Fault,
@@ -29,7 +28,8 @@ from gateway.simulators import (
     create_app,
     sim_base_url,
 )
-from gateway.simulators.digitalocean_genai_data import (
+from gateway.vendors.digitalocean_genai.adapter import to_submission
+from gateway.vendors.digitalocean_genai.sim.data import (
     CORRECTNESS,
     EMPTY_SUITE,
     MOVING_RUN,

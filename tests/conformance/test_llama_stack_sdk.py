@@ -17,15 +17,15 @@ import httpx
 import pytest
 
 from gateway.adapters.base import BackendContext
-from gateway.adapters.llama_stack import to_submission
 from gateway.schemas import SubmitRequest
 from gateway.simulators import Fault, SimClock, SimState, SimTransport, create_app, sim_base_url
+from gateway.vendors.llama_stack.adapter import to_submission
 
 pytestmark = pytest.mark.sdk
 llama_stack_client = pytest.importorskip("llama_stack_client")
 
 KEY = "sim-key-llama-stack"
-FIXTURES = Path(__file__).parents[1] / "vendors" / "fixtures" / "llama-stack"
+FIXTURES = Path(__file__).parents[1] / "vendors" / "llama_stack" / "fixtures"
 RUN_BODY: dict[str, Any] = json.loads((FIXTURES / "run_eval.request.sdk-test.json").read_text())
 SEEDED = [
     ("mmlu", "eval-scheduled", "scheduled"),

@@ -18,7 +18,7 @@ import pytest
 from starlette.applications import Starlette
 
 from gateway.simulators import SimClock, SimState, SimTransport, create_app, sim_base_url
-from gateway.simulators.nemo_evaluator_data import V1_STATUSES, V2_STATUSES
+from gateway.vendors.nemo_evaluator.sim.data import V1_STATUSES, V2_STATUSES
 
 pytestmark = pytest.mark.sdk
 nemo = pytest.importorskip("nemo_microservices")

@@ -12,10 +12,9 @@ import pytest
 from starlette.applications import Starlette
 
 from gateway.adapters import BackendContext
-from gateway.adapters import nemo_evaluator as v1
-from gateway.adapters import nemo_evaluator_v2 as v2
 from gateway.schemas import SubmitRequest
 from gateway.simulators import SimClock, SimState, SimTransport, create_app, sim_base_url
+from gateway.vendors.nemo_evaluator import v1, v2
 
 pytestmark = pytest.mark.sdk
 nemo = pytest.importorskip("nemo_microservices")

@@ -22,11 +22,11 @@ import pytest
 import yaml
 
 from gateway.simulators import SimClock, SimState, client_for, create_app
-from gateway.simulators.overmind_data import SEEDED
+from gateway.vendors.overmind.sim.data import SEEDED
 
 pytestmark = pytest.mark.sdk
 
-FIXTURES = Path(__file__).parents[1] / "vendors" / "fixtures" / "overmind"
+FIXTURES = Path(__file__).parents[1] / "vendors" / "overmind" / "fixtures"
 KEY = "sim-key-overmind"
 MISSING = "00000000-0000-4000-8000-000000000000"
 # Read-only fields of the 2026-06-18 generated clients (API.md, O3) the schema does not list.

@@ -15,11 +15,11 @@ import pytest
 from tests.conformance.test_overmind_openapi import KEY, documented_job_fields, problems
 
 from gateway.adapters import BackendContext
-from gateway.adapters.overmind import to_submission
-from gateway.adapters.overmind_submit import KNOWN_JOB_TYPES
 from gateway.schemas import SubmitRequest
 from gateway.simulators import SimClock, SimState, client_for, create_app
-from gateway.simulators.overmind_data import AGENT, PROJECT
+from gateway.vendors.overmind.adapter import to_submission
+from gateway.vendors.overmind.sim.data import AGENT, PROJECT
+from gateway.vendors.overmind.submit import KNOWN_JOB_TYPES
 
 pytestmark = pytest.mark.sdk
 

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway import GatewayError, Job, Result
-from gateway.adapters import Adapter, BackendContext, ListedJobs, ListQuery, adapter_class
+from gateway.adapters import Adapter, BackendContext, adapter_class
+from gateway.contract import ListedJobs, ListQuery
 from gateway.ids import JobRef
 
 ADAPTERS = [

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from gateway.core.submission import IdempotencyStore, Submitter
 from gateway.errors import InvalidRequest, UpstreamError, UpstreamTimeout
 from gateway.resilience import RedisLink, RedisSettings
 from gateway.schemas import Job, JobStatus, Submission, SubmitRequest
-from gateway.submission import IdempotencyStore, Submitter
 from tests.resilience.conftest import RedisServer
 from tests.support.servers import free_port
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from gateway.cli import app
+from gateway.cli.app import app
 from gateway.ids import format_job_id
 from gateway.simulators import SimState, Stage, create_app, vendor_sim
 from tests.export.conftest import MlflowServer

@@ -12,8 +12,7 @@ import pytest
 from gateway.errors import InvalidRequest
 from gateway.ledger import Ledger, LedgerQuery
 from gateway.schemas.status import JobStatus
-
-from .conftest import EPOCH, make_job
+from tests.ledger.conftest import EPOCH, make_job
 
 STATUSES = [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED, JobStatus.FAILED]
 

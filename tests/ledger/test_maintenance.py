@@ -13,8 +13,7 @@ from gateway.ledger import Ledger, LedgerQuery
 from gateway.ledger.records import now_us
 from gateway.ledger.tables import jobs, status_changes
 from gateway.schemas.status import JobStatus
-
-from .conftest import OpenLedger, make_job
+from tests.ledger.conftest import OpenLedger, make_job
 
 DAY_US = 86_400 * 1_000_000
 

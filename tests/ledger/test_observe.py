@@ -13,8 +13,7 @@ from gateway.ledger.tables import jobs, status_changes
 from gateway.schemas import Metric, Problem, Result
 from gateway.schemas.ledger import JobRecord
 from gateway.schemas.status import JobStatus
-
-from .conftest import OpenLedger, make_job
+from tests.ledger.conftest import OpenLedger, make_job
 
 
 async def _count(ledger: Ledger, table: sa.Table) -> int:

@@ -12,9 +12,8 @@ import pytest
 
 from gateway.errors import LedgerUnavailable
 from gateway.ledger import Ledger
-
-from .conftest import OpenLedger, make_job
-from .outage import Outage
+from tests.ledger.conftest import OpenLedger, make_job
+from tests.ledger.outage import Outage
 
 WAIT_SECONDS = 20.0
 

@@ -17,9 +17,8 @@ from gateway.config import config_from_dict
 from gateway.errors import ConfigError, LedgerSchemaError, LedgerUnavailable
 from gateway.ledger import Ledger, LedgerConfig, head_revision, schema, upgrade
 from gateway.ledger.engine import ledger_url
+from tests.ledger.conftest import OpenLedger, make_job
 from tests.support.servers import free_port
-
-from .conftest import OpenLedger, make_job
 
 NEXT_MIGRATION = '''
 """A later revision (test only)."""

@@ -9,8 +9,7 @@ import pytest
 from gateway.ledger import IdempotencyKeyTaken, Ledger
 from gateway.schemas import Problem
 from gateway.schemas.status import JobStatus
-
-from .conftest import OpenLedger, make_job
+from tests.ledger.conftest import OpenLedger, make_job
 
 TIMEOUT = Problem(type="/problems/upstream-timeout", title="Upstream timeout", status=504)
 REFUSED = Problem(

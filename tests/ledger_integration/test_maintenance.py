@@ -12,7 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from gateway import AsyncGateway
-from gateway.cli import app
+from gateway.cli.app import app
 from gateway.config import load_config
 from gateway.ledger_jobs.importer import sync_backend
 from gateway.ledger_jobs.refresher import refresh_round

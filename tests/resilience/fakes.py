@@ -6,7 +6,7 @@ import asyncio
 import copy
 from typing import Any
 
-from gateway.adapters.base import ListedJobs
+from gateway.contract import ListedJobs
 from gateway.schemas import Job, JobStatus, Result
 
 BACKEND = "ls-test"

@@ -6,14 +6,13 @@ from typing import Any
 
 import pytest
 
-from gateway.adapters.tables import Operation
+from gateway.contract import Operation
 from gateway.errors import JobNotFound, UpstreamUnavailable
 from gateway.resilience import CacheKey, CacheSettings, CacheStatus, ManualClock, Outcome, TtlPolicy
 from gateway.resilience.cache import CacheEntry, LocalCache, mark_stale
 from gateway.resilience.codec import decode_entry, decode_error, encode_entry, encode_error
 from gateway.schemas import JobStatus
-
-from .fakes import make_job, make_listed, make_result
+from tests.resilience.fakes import make_job, make_listed, make_result
 
 POLICY = TtlPolicy(CacheSettings())
 

@@ -17,9 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.resilience.e2e import gateway_config, metric, readyz
 from tests.server.proc import Proc, gateway, simulator, write_config
-
-from .e2e import gateway_config, metric, readyz
 
 READ_TIMEOUT = 0.3
 DEADLINE = 2.0

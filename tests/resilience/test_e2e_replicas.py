@@ -20,10 +20,8 @@ from typing import Any
 
 import pytest
 
-from tests.server.proc import Proc, gateway, simulator, write_config
-
-from .conftest import RedisServer
-from .e2e import (
+from tests.resilience.conftest import RedisServer
+from tests.resilience.e2e import (
     Poller,
     create_running_job,
     gateway_config,
@@ -35,6 +33,7 @@ from .e2e import (
     summary,
     vendor_calls,
 )
+from tests.server.proc import Proc, gateway, simulator, write_config
 
 POLLERS = 1000  # concurrent identical polls per burst
 RUNNING_TTL = 2.0  # the default: how long a running job is served from cache

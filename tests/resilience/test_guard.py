@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gateway.adapters.tables import Operation
+from gateway.contract import Operation
 from gateway.errors import JobNotFound, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from gateway.resilience import (
     BackendGuard,
@@ -20,8 +20,7 @@ from gateway.resilience import (
     RetrySettings,
 )
 from gateway.schemas import JobStatus
-
-from .fakes import BACKEND, Upstream, make_job, make_listed
+from tests.resilience.fakes import BACKEND, Upstream, make_job, make_listed
 
 JOB_ID = "ls-test~7"
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gateway.adapters.tables import Operation
+from gateway.contract import Operation
 from gateway.errors import JobNotFound, UpstreamTimeout, UpstreamUnavailable
 from gateway.resilience import (
     SYSTEM_CLOCK,
@@ -27,10 +27,9 @@ from gateway.resilience import (
     RetrySettings,
 )
 from gateway.schemas import JobStatus
+from tests.resilience.conftest import RedisServer
+from tests.resilience.fakes import BACKEND, Upstream, make_job
 from tests.support.servers import free_port
-
-from .conftest import RedisServer
-from .fakes import BACKEND, Upstream, make_job
 
 JOB_ID = "ls-test~7"
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from gateway.adapters.tables import Operation
+from gateway.contract import Operation
 from gateway.errors import (
     GatewayError,
     InvalidRequest,
@@ -29,8 +29,7 @@ from gateway.resilience import (
     should_retry,
 )
 from gateway.resilience.retry import may_retry
-
-from .fakes import Upstream, make_job
+from tests.resilience.fakes import Upstream, make_job
 
 SETTINGS = RetrySettings()
 

@@ -15,7 +15,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.adapters.base import Adapter, BackendContext
-from gateway.adapters.tables import Operation, StatusTable
+from gateway.adapters.tables import StatusTable
+from gateway.contract import Operation
 from gateway.errors import (
     GatewayError,
     InvalidRequest,

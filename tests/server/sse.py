@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,8 +72,10 @@ def watch(
     heartbeat: float | None = None,
     stop_after: int | None = None,
     timeout: float = 30.0,
+    on_frame: Callable[[Frame], None] | None = None,
 ) -> tuple[httpx.Response, list[Frame]]:
-    """Read a job's event stream to its end (or `stop_after` events); heartbeats included."""
+    """Read a job's event stream to its end (or `stop_after` events); heartbeats included.
+    `on_frame` sees each frame as it arrives."""
     headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
     params = {"heartbeat": heartbeat} if heartbeat else {}
     seen: list[Frame] = []
@@ -85,6 +87,8 @@ def watch(
             return response, seen
         for frame in frames(response):
             seen.append(frame)
+            if on_frame is not None:
+                on_frame(frame)
             if stop_after is not None and len([f for f in seen if f.event]) >= stop_after:
                 break
     return response, seen

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from gateway import cli_follow
-from gateway.cli import app
+from gateway.cli import follow as cli_follow
+from gateway.cli.app import app
 from tests.server.proc import Proc
 from tests.server.sse import NO_CACHE, create_sim_job
 

@@ -12,13 +12,16 @@ import httpx
 import pytest
 
 from gateway import AsyncGateway
-from gateway.adapters import datarobot_genai, digitalocean_genai, llama_stack, overmind
-from gateway.adapters import nemo_evaluator as nemo_v1
-from gateway.adapters import nemo_evaluator_v2 as nemo_v2
 from gateway.adapters.base import BackendContext
 from gateway.config import config_from_dict
 from gateway.ids import JobRef
 from gateway.schemas import Job
+from gateway.vendors.datarobot_genai import adapter as datarobot_genai
+from gateway.vendors.digitalocean_genai import adapter as digitalocean_genai
+from gateway.vendors.llama_stack import adapter as llama_stack
+from gateway.vendors.nemo_evaluator import v1 as nemo_v1
+from gateway.vendors.nemo_evaluator import v2 as nemo_v2
+from gateway.vendors.overmind import adapter as overmind
 
 ASKED_UUID = "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"
 OTHER_UUID = "00000000-6e1a-4fe4-a799-aa6d9a6ab26e"

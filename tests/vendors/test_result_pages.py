@@ -16,13 +16,13 @@ import pytest
 
 from gateway import AsyncGateway
 from gateway.adapters.base import BackendContext
-from gateway.adapters.digitalocean_genai import DigitalOceanAdapter
-from gateway.adapters.result_pages import ResultQuery
 from gateway.config import config_from_dict
+from gateway.contract import ResultQuery
 from gateway.errors import InvalidRequest
 from gateway.ids import JobRef
+from gateway.vendors.digitalocean_genai.adapter import DigitalOceanAdapter
 
-FIXTURES = Path(__file__).parent / "fixtures" / "digitalocean-genai"
+FIXTURES = Path(__file__).parent / "digitalocean_genai" / "fixtures"
 RUN = "9758a232-b351-11ef-bf8f-4e013e2ddde4"
 CASE = "11efb7d6-cdb5-6388-bf8f-4e013e2ddde4"
 RESULTS = f"/v2/gen-ai/evaluation_runs/{RUN}/results"

@@ -11,14 +11,14 @@ import httpx
 import pytest
 
 from gateway.adapters.base import Adapter, BackendContext, says_what_to_send
-from gateway.adapters.datarobot_genai import DataRobotAdapter
-from gateway.adapters.digitalocean_genai import DigitalOceanAdapter
-from gateway.adapters.llama_stack import LlamaStackAdapter
-from gateway.adapters.nemo_evaluator import NemoV1Adapter, NemoV2Adapter
-from gateway.adapters.overmind import OvermindAdapter
-from gateway.adapters.tables import Operation
+from gateway.contract import Operation
 from gateway.errors import InvalidRequest, JobNotFound, UpstreamError
 from gateway.schemas import SubmitRequest
+from gateway.vendors.datarobot_genai.adapter import DataRobotAdapter
+from gateway.vendors.digitalocean_genai.adapter import DigitalOceanAdapter
+from gateway.vendors.llama_stack.adapter import LlamaStackAdapter
+from gateway.vendors.nemo_evaluator.v1 import NemoV1Adapter, NemoV2Adapter
+from gateway.vendors.overmind.adapter import OvermindAdapter
 
 DO_404 = {"id": "not_found", "message": "The resource you requested could not be found."}
 LS_MODEL = {

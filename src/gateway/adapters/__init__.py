@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import importlib
 
-from .base import Adapter, BackendContext, ListedJobs, ListQuery, VendorResponse
-from .tables import ErrorRule, Operation, StatusTable
+from gateway.adapters.base import Adapter, BackendContext, VendorResponse
+from gateway.adapters.tables import ErrorRule, StatusTable
+from gateway.contract import ListedJobs, ListQuery, Operation
 
-# (vendor name, api_version) -> (module under gateway.adapters, adapter class name)
+# (vendor name, api_version) -> (module under gateway.vendors, adapter class name)
 _ADAPTERS: dict[tuple[str, str | None], tuple[str, str]] = {
-    ("llama-stack", None): ("llama_stack", "LlamaStackAdapter"),
-    ("nemo-evaluator", "v1"): ("nemo_evaluator", "NemoV1Adapter"),
-    ("nemo-evaluator", "v2"): ("nemo_evaluator", "NemoV2Adapter"),
-    ("overmind", None): ("overmind", "OvermindAdapter"),
-    ("digitalocean-genai", None): ("digitalocean_genai", "DigitalOceanAdapter"),
-    ("datarobot-genai", None): ("datarobot_genai", "DataRobotAdapter"),
+    ("llama-stack", None): ("llama_stack.adapter", "LlamaStackAdapter"),
+    ("nemo-evaluator", "v1"): ("nemo_evaluator.v1", "NemoV1Adapter"),
+    ("nemo-evaluator", "v2"): ("nemo_evaluator.v2", "NemoV2Adapter"),
+    ("overmind", None): ("overmind.adapter", "OvermindAdapter"),
+    ("digitalocean-genai", None): ("digitalocean_genai.adapter", "DigitalOceanAdapter"),
+    ("datarobot-genai", None): ("datarobot_genai.adapter", "DataRobotAdapter"),
 }
 # The API version a backend gets when its config names none.
 DEFAULT_API_VERSIONS: dict[str, str] = {"nemo-evaluator": "v1"}
@@ -32,7 +33,7 @@ def adapter_class(vendor: str, api_version: str | None = None) -> type[Adapter]:
         known = ", ".join(sorted({name for name, _ in _ADAPTERS}))
         raise KeyError(f"no adapter for vendor {vendor!r} api_version {api_version!r} ({known})")
     module_name, class_name = _ADAPTERS[key]
-    module = importlib.import_module(f"{__name__}.{module_name}")
+    module = importlib.import_module(f"gateway.vendors.{module_name}")
     cls: type[Adapter] = getattr(module, class_name)
     return cls
 

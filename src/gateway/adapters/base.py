@@ -15,8 +15,13 @@ from typing import Any, ClassVar
 
 import httpx
 
-from .. import jsonbound
-from ..errors import (
+from gateway import jsonbound
+from gateway.adapters.paths import check_vendor_path
+from gateway.adapters.result_pages import page_rows
+from gateway.adapters.tables import ErrorRule, StatusTable, find_error_rule
+from gateway.adapters.wire import dig, retry_after_seconds, text
+from gateway.contract import ListedJobs, ListQuery, Operation, ResultPage, ResultQuery
+from gateway.errors import (
     GatewayError,
     InvalidRequest,
     UnsupportedOperation,
@@ -25,15 +30,11 @@ from ..errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from ..ids import JobRef, format_job_id
-from ..redact import bounded_vendor_error, scrub_text
-from ..schemas import FieldError, Job, JobStatus, Problem, Result, SubmitRequest
-from ..telemetry import with_trace_headers
-from ..upstream import HttpxUpstream, UpstreamClient
-from .paths import check_vendor_path
-from .result_pages import ResultPage, ResultQuery, page_rows
-from .tables import ErrorRule, Operation, StatusTable, find_error_rule
-from .wire import dig, retry_after_seconds, text
+from gateway.ids import JobRef, format_job_id
+from gateway.redact import bounded_vendor_error, scrub_text
+from gateway.schemas import FieldError, Job, Problem, Result, SubmitRequest
+from gateway.telemetry import with_trace_headers
+from gateway.transport.engines import HttpxUpstream, UpstreamClient
 
 # Vendor answers worth retrying (for idempotent operations); see gateway.resilience.
 RETRYABLE_VENDOR_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -69,24 +70,6 @@ class BackendContext:
             if vendor_error is not None
             else None,
         ).problem()
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    """A canonical list request; `cursor` is the adapter's own paging state (or None)."""
-
-    page_size: int = 50
-    status: JobStatus | None = None
-    cursor: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class ListedJobs:
-    """One vendor page; `next_cursor` is the adapter's paging state for the next page."""
-
-    jobs: list[Job]
-    next_cursor: dict[str, Any] | None = None
-    total: int | None = None
 
 
 @dataclass(frozen=True)

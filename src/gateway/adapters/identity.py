@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from ..redact import scrub_text
-from .base import BackendContext
+from gateway.adapters.base import BackendContext
+from gateway.redact import scrub_text
 
 log = logging.getLogger("gateway.adapters")
 MAX_TRACKED: Final = 1000  # distinct disagreements logged; bounds memory on a noisy vendor

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from ..errors import InvalidRequest
+from gateway.errors import InvalidRequest
 
 _SEPARATORS = ("/", "\\")
 _DOT_SEGMENTS = frozenset({".", ".."})

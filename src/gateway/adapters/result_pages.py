@@ -9,29 +9,11 @@ body (Llama Stack, Overmind) are sliced here, by row offset.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
-from ..errors import InvalidRequest
-from ..schemas import Result
-
-DEFAULT_RESULT_PAGE_SIZE: Final = 50
-
-
-@dataclass(frozen=True)
-class ResultQuery:
-    """A canonical result read; `cursor` is the adapter's own paging state (or None)."""
-
-    page_size: int = DEFAULT_RESULT_PAGE_SIZE
-    cursor: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class ResultPage:
-    """One page of a result; `next_cursor` is the adapter's paging state for the next page."""
-
-    result: Result
-    next_cursor: dict[str, Any] | None = None
+from gateway.contract import ResultPage, ResultQuery
+from gateway.errors import InvalidRequest
+from gateway.schemas import Result
 
 
 def cursor_int(

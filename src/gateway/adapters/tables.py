@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-from ..errors import (
+from gateway.contract import Operation
+from gateway.errors import (
     GatewayError,
     InvalidRequest,
     JobNotFound,
@@ -18,7 +18,7 @@ from ..errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from ..schemas.status import JobStatus
+from gateway.schemas.status import JobStatus
 
 
 def normalize_status_word(value: object) -> str | None:
@@ -67,14 +67,6 @@ class StatusTable:
     def vendor_words(self, status: JobStatus) -> tuple[str, ...]:
         """The vendor's documented words for one canonical status (for list filters)."""
         return tuple(word for word, st in self.entries.items() if st is status)
-
-
-class Operation(StrEnum):
-    GET_JOB = "get_job"
-    GET_RESULT = "get_result"
-    CANCEL = "cancel"
-    LIST = "list"
-    SUBMIT = "submit"
 
 
 JOB_OPERATIONS = frozenset({Operation.GET_JOB, Operation.GET_RESULT, Operation.CANCEL})

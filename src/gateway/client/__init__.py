@@ -9,16 +9,16 @@ the gateway's 429/503 answers (honouring Retry-After) and connection failures, a
 idempotency key with every submission so its retries never start a second job.
 """
 
-from .aio import AsyncGatewayClient, RemoteSubscription
-from .blocking import GatewayClient
-from .errors import (
+from gateway.client.aio import AsyncGatewayClient, RemoteSubscription
+from gateway.client.blocking import GatewayClient
+from gateway.client.errors import (
     GatewayTimedOut,
     GatewayUnreachable,
     InvalidGatewayResponse,
     error_from_problem,
     problem_details,
 )
-from .wire import RetryPolicy
+from gateway.client.wire import RetryPolicy
 
 __all__ = [
     "AsyncGatewayClient",

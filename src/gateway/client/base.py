@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from ..schemas import Job
-from ..watch import WaitTimedOut
-from .wire import RetryPolicy, new_idempotency_key
+from gateway.client.wire import RetryPolicy, new_idempotency_key
+from gateway.schemas import Job
+from gateway.watch.watcher import WaitTimedOut
 
 MAX_LONG_POLL = 60.0  # the gateway's longest `?wait=`
 USER_AGENT = "eval-gateway-client"

@@ -12,17 +12,17 @@ from typing import Any
 import httpx
 from tenacity import Retrying
 
-from ..backends import BackendInfo
-from ..errors import GatewayError
-from ..result_tokens import DEFAULT_RESULT_PAGE_SIZE
-from ..schemas import Job, Page, Result, Submission, SubmitRequest
-from ..schemas.ledger import JobHistory, LedgerPage, LedgerSort
-from ..watch import WAIT_POLL_INITIAL, WAIT_POLL_MAX, JobEvent
-from . import wire
-from .base import MAX_LONG_POLL, ClientSettings, timed_out
-from .errors import GatewayTimedOut, GatewayUnreachable, error_from_response
-from .streams import SseParser, StreamState
-from .wire import Call, M, Many, StatusArg, Statuses
+from gateway.client import wire
+from gateway.client.base import MAX_LONG_POLL, ClientSettings, timed_out
+from gateway.client.errors import GatewayTimedOut, GatewayUnreachable, error_from_response
+from gateway.client.streams import SseParser, StreamState
+from gateway.client.wire import Call, M, Many, StatusArg, Statuses
+from gateway.core.backends import BackendInfo
+from gateway.errors import GatewayError
+from gateway.result_tokens import DEFAULT_RESULT_PAGE_SIZE
+from gateway.schemas import Job, Page, Result, Submission, SubmitRequest
+from gateway.schemas.ledger import JobHistory, LedgerPage, LedgerSort
+from gateway.watch.watcher import WAIT_POLL_INITIAL, WAIT_POLL_MAX, JobEvent
 
 
 class GatewayClient:

@@ -18,7 +18,7 @@ from typing import Any, cast
 import httpx
 from pydantic import ValidationError
 
-from ..errors import (
+from gateway.errors import (
     ERROR_CLASSES,
     Forbidden,
     GatewayError,
@@ -34,7 +34,7 @@ from ..errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from ..schemas import Problem
+from gateway.schemas import Problem
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 MAX_BODY_EXCERPT = 200

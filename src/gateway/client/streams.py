@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 import httpx
 from pydantic import ValidationError
 
-from ..errors import GatewayError
-from ..schemas import Job, Problem
-from ..watch import EventId, JobEvent, WaitTimedOut
-from .base import timed_out
-from .errors import GatewayUnreachable, InvalidGatewayResponse, error_from_problem
-from .wire import Call, RetryPolicy, job_path, may_retry, retry_delay, transport_error
+from gateway.client.base import timed_out
+from gateway.client.errors import GatewayUnreachable, InvalidGatewayResponse, error_from_problem
+from gateway.client.wire import Call, RetryPolicy, job_path, may_retry, retry_delay, transport_error
+from gateway.errors import GatewayError
+from gateway.schemas import Job, Problem
+from gateway.watch.watcher import EventId, JobEvent, WaitTimedOut
 
 HEARTBEAT = 15.0  # seconds between the server's heartbeat comments on a quiet stream
 READ_MARGIN = 15.0  # a stream silent this long past a heartbeat is dead: reconnect

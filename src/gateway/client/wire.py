@@ -18,16 +18,16 @@ import httpx
 from pydantic import BaseModel, ValidationError
 from tenacity import RetryCallState, retry_if_exception, stop_after_attempt
 
-from ..backends import BackendInfo
-from ..errors import GatewayError, InvalidRequest
-from ..schemas import JobStatus, Problem, SubmitRequest
-from .errors import (
+from gateway.client.errors import (
     GatewayTimedOut,
     GatewayUnreachable,
     InvalidGatewayResponse,
     error_from_response,
     unreadable,
 )
+from gateway.core.backends import BackendInfo
+from gateway.errors import GatewayError, InvalidRequest
+from gateway.schemas import JobStatus, Problem, SubmitRequest
 
 log = logging.getLogger("gateway.client")
 M = TypeVar("M", bound=BaseModel)

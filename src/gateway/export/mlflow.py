@@ -12,12 +12,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import GatewayError, JobNotReady
-from ..schemas import JobStatus
-from ..schemas.ledger import JobRecord
-from .mlflow_rest import MlflowRest
-from .runs import JOB_ID_TAG, RunData, from_job, from_record, ms, run_content
-from .settings import ExportSettings, MlflowExportSettings
+from gateway.errors import GatewayError, JobNotReady
+from gateway.export.mlflow_rest import MlflowRest
+from gateway.export.runs import JOB_ID_TAG, RunData, from_job, from_record, ms, run_content
+from gateway.export.settings import ExportSettings, MlflowExportSettings
+from gateway.schemas import JobStatus
+from gateway.schemas.ledger import JobRecord
 
 __all__ = ["Exported", "MlflowExporter", "RunData", "attach", "from_job", "from_record"]
 log = logging.getLogger("gateway.export")

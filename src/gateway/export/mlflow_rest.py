@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from ..errors import (
+from gateway.errors import (
     GatewayError,
     UpstreamAuthFailed,
     UpstreamError,
@@ -21,7 +21,7 @@ from ..errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from ..redact import bounded_vendor_error
+from gateway.redact import bounded_vendor_error
 
 API = "/api/2.0/mlflow"
 SERVER = "the MLflow tracking server"

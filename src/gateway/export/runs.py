@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..adapters import adapter_class
-from ..ids import parse_job_id
-from ..schemas import Job, JobStatus, Metric, Problem, Result
-from ..schemas.ledger import JobRecord
+from gateway.adapters import adapter_class
+from gateway.ids import parse_job_id
+from gateway.schemas import Job, JobStatus, Metric, Problem, Result
+from gateway.schemas.ledger import JobRecord
 
 JOB_ID_TAG = "gateway.job_id"
 _BAD_KEY_CHARS = re.compile(r"[^A-Za-z0-9_\-. /]")

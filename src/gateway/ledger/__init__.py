@@ -7,14 +7,13 @@ Alembic migrations shipped in this package. Observations are written behind the 
 
 from __future__ import annotations
 
-from ..config import LedgerConfig
-from ..errors import LedgerSchemaError, LedgerUnavailable
-from .ledger import Ledger, LedgerHealth
-from .query import MAX_PAGE_SIZE, LedgerQuery
-from .records import SubmissionRecord, SubmissionState
-from .schema import UPGRADE_COMMAND, head_revision
-from .schema import upgrade as upgrade
-from .submissions import IdempotencyKeyTaken
+from gateway.config import LedgerConfig
+from gateway.errors import LedgerSchemaError, LedgerUnavailable
+from gateway.ledger.ledger import Ledger, LedgerHealth
+from gateway.ledger.query import MAX_PAGE_SIZE, LedgerQuery
+from gateway.ledger.records import SubmissionRecord, SubmissionState
+from gateway.ledger.schema import UPGRADE_COMMAND, head_revision, upgrade
+from gateway.ledger.submissions import IdempotencyKeyTaken
 
 __all__ = [
     "MAX_PAGE_SIZE",

@@ -14,9 +14,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from ..config import LedgerConfig
-from ..errors import LedgerUnavailable
-from ..redact import scrub_text
+from gateway.config import LedgerConfig
+from gateway.errors import LedgerUnavailable
+from gateway.redact import scrub_text
 
 log = logging.getLogger("gateway.ledger")
 DEFAULT_FILE = "ledger.sqlite3"

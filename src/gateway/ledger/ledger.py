@@ -14,13 +14,11 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from cachetools import LRUCache, TTLCache
 
-from ..config import LedgerConfig
-from ..schemas import Job, Problem, Result
-from ..schemas.ledger import JobRecord, LedgerPage, Observer, StatusChange
-from . import maintenance, submissions
-from .engine import database_errors, ledger_url, make_engine, shown_url
-from .query import LedgerQuery, counts_select, decode_token, encode_token, page_select
-from .records import (
+from gateway.config import LedgerConfig
+from gateway.ledger import maintenance, submissions
+from gateway.ledger.engine import database_errors, ledger_url, make_engine, shown_url
+from gateway.ledger.query import LedgerQuery, counts_select, decode_token, encode_token, page_select
+from gateway.ledger.records import (
     SubmissionRecord,
     change_from_row,
     now_us,
@@ -28,9 +26,11 @@ from .records import (
     record_from_row,
     snapshot,
 )
-from .schema import prepare
-from .tables import jobs, status_changes
-from .writer import MAX_REMEMBERED, Observe, Update, Writer
+from gateway.ledger.schema import prepare
+from gateway.ledger.tables import jobs, status_changes
+from gateway.ledger.writer import MAX_REMEMBERED, Observe, Update, Writer
+from gateway.schemas import Job, Problem, Result
+from gateway.schemas.ledger import JobRecord, LedgerPage, Observer, StatusChange
 
 log = logging.getLogger("gateway.ledger")
 # An unchanged observation is not written; only every TOUCH_SECONDS is last_seen_at refreshed

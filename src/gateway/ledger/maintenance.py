@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..schemas.ledger import JobRecord
-from .query import MAX_PAGE_SIZE, LedgerQuery
-from .records import now_us
-from .tables import jobs, leases, status_changes, submissions
+from gateway.ledger.query import MAX_PAGE_SIZE, LedgerQuery
+from gateway.ledger.records import now_us
+from gateway.ledger.tables import jobs, leases, status_changes, submissions
+from gateway.schemas.ledger import JobRecord
 
 if TYPE_CHECKING:
-    from .ledger import Ledger
+    from gateway.ledger.ledger import Ledger
 
 DAY_US = 86_400 * 1_000_000
 PURGE_CHUNK = 1000

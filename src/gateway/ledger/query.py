@@ -13,11 +13,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import InvalidRequest
-from ..schemas.ledger import LedgerSort
-from ..schemas.status import JobStatus
-from .records import to_us
-from .tables import jobs
+from gateway.errors import InvalidRequest
+from gateway.ledger.records import to_us
+from gateway.ledger.tables import jobs
+from gateway.schemas.ledger import LedgerSort
+from gateway.schemas.status import JobStatus
 
 MAX_PAGE_SIZE = 500
 MAX_TOKEN_LENGTH = 1024

@@ -9,9 +9,9 @@ from typing import Any, Literal
 
 from sqlalchemy import Row
 
-from ..schemas import Job, Problem, Result
-from ..schemas.ledger import JobRecord, ResultSnapshot, StatusChange
-from ..schemas.status import JobStatus
+from gateway.schemas import Job, Problem, Result
+from gateway.schemas.ledger import JobRecord, ResultSnapshot, StatusChange
+from gateway.schemas.status import JobStatus
 
 SubmissionState = Literal["pending", "settled", "refused", "unknown"]
 

@@ -16,9 +16,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..config import LedgerConfig
-from ..errors import LedgerSchemaError
-from .engine import database_errors, ledger_url, make_engine, shown_url
+from gateway.config import LedgerConfig
+from gateway.errors import LedgerSchemaError
+from gateway.ledger.engine import database_errors, ledger_url, make_engine, shown_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 UPGRADE_COMMAND = "eval-gateway ledger upgrade"

@@ -13,11 +13,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..errors import InternalError, InvalidRequest
-from ..schemas import Job, Problem
-from .records import SubmissionRecord, SubmissionState, new_job_row, now_us, problem_json
-from .records import submission_from_row as _from_row
-from .tables import jobs, status_changes, submissions
+from gateway.errors import InternalError, InvalidRequest
+from gateway.ledger.records import (
+    SubmissionRecord,
+    SubmissionState,
+    new_job_row,
+    now_us,
+    problem_json,
+)
+from gateway.ledger.records import submission_from_row as _from_row
+from gateway.ledger.tables import jobs, status_changes, submissions
+from gateway.schemas import Job, Problem
 
 ANONYMOUS = ""  # the tenant of a caller without a key name (auth off)
 

@@ -18,11 +18,11 @@ from cachetools import LRUCache
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..schemas import Job
-from ..schemas.ledger import Observer
-from .engine import DATABASE_ERRORS, describe_error
-from .records import job_snapshot, job_values, new_job_row, problem_json
-from .tables import jobs, status_changes
+from gateway.ledger.engine import DATABASE_ERRORS, describe_error
+from gateway.ledger.records import job_snapshot, job_values, new_job_row, problem_json
+from gateway.ledger.tables import jobs, status_changes
+from gateway.schemas import Job
+from gateway.schemas.ledger import Observer
 
 log = logging.getLogger("gateway.ledger")
 BATCH = 500

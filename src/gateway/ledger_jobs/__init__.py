@@ -4,7 +4,7 @@ package imports it, and so SQLAlchemy, only when a ledger is first opened.)"""
 
 from __future__ import annotations
 
-from .handle import LedgerHandle, LedgerStatus
-from .records import AT_VENDOR_HEADER, job_from_record
+from gateway.ledger_jobs.handle import LedgerHandle, LedgerStatus
+from gateway.ledger_jobs.records import AT_VENDOR_HEADER, job_from_record
 
 __all__ = ["AT_VENDOR_HEADER", "LedgerHandle", "LedgerStatus", "job_from_record"]

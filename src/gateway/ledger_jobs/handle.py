@@ -19,15 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ..config import LedgerConfig
-from ..errors import GatewayError, LedgerSchemaError, LedgerUnavailable
-from ..export.settings import ExportSettings
-from ..schemas import Job, Problem, Result
-from ..schemas.ledger import Observer
+from gateway.config import LedgerConfig
+from gateway.errors import GatewayError, LedgerSchemaError, LedgerUnavailable
+from gateway.export.settings import ExportSettings
+from gateway.schemas import Job, Problem, Result
+from gateway.schemas.ledger import Observer
 
 if TYPE_CHECKING:
-    from ..export.mlflow import MlflowExporter
-    from ..ledger import Ledger
+    from gateway.export.mlflow import MlflowExporter
+    from gateway.ledger import Ledger
 
 log = logging.getLogger("gateway.ledger")
 OPEN_TIMEOUT = 10.0  # seconds one attempt to open may take (a PostgreSQL connect)
@@ -100,7 +100,7 @@ class LedgerHandle:
         return self._opening
 
     async def _open(self) -> Ledger:
-        from ..ledger import Ledger  # SQLAlchemy is imported only by a gateway that uses it
+        from gateway.ledger import Ledger  # SQLAlchemy is imported only by a gateway that uses it
 
         try:
             async with asyncio.timeout(OPEN_TIMEOUT):
@@ -119,7 +119,7 @@ class LedgerHandle:
             raise LedgerUnavailable(f"the ledger cannot be opened: {type(exc).__name__}") from None
         self.ledger, self._failed_at, self._last_error = ledger, None, None
         if self.export is not None and self.export.mlflow is not None:
-            from ..export.mlflow import attach
+            from gateway.export.mlflow import attach
 
             self._exporter = attach(ledger, self.export)
         while self._pending:  # what was observed while it opened, in order

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..errors import GatewayError
-from ..paging import MAX_PAGE_SIZE
-from ..schemas import Job
+from gateway.errors import GatewayError
+from gateway.paging import MAX_PAGE_SIZE
+from gateway.schemas import Job
 
 if TYPE_CHECKING:
-    from ..core import AsyncGateway
+    from gateway.core.async_gateway import AsyncGateway
 
 SYNC_PAGE_SIZE = min(100, MAX_PAGE_SIZE)
 

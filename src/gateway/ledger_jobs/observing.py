@@ -11,16 +11,16 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ..errors import GatewayError, JobNotFound, UpstreamProblem
-from ..resilience import Outcome
-from ..resilience.outcome import CacheStatus
-from ..schemas import Job, Page, Result
-from ..schemas.ledger import Observer
-from .handle import LedgerHandle
-from .records import AT_VENDOR_HEADER, job_from_record
+from gateway.errors import GatewayError, JobNotFound, UpstreamProblem
+from gateway.ledger_jobs.handle import LedgerHandle
+from gateway.ledger_jobs.records import AT_VENDOR_HEADER, job_from_record
+from gateway.resilience import Outcome
+from gateway.resilience.outcome import CacheStatus
+from gateway.schemas import Job, Page, Result
+from gateway.schemas.ledger import Observer
 
 if TYPE_CHECKING:
-    from ..core import AsyncGateway
+    from gateway.core.async_gateway import AsyncGateway
 
 log = logging.getLogger("gateway.ledger")
 GONE_LOOKUP_TIMEOUT = 2.0  # seconds the ledger may take to answer for a job the vendor lost

@@ -12,14 +12,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..config import GatewayConfig
-from ..errors import Forbidden, InvalidRequest
-from ..schemas import Job, JobStatus
-from ..schemas.job import VENDORS
-from ..schemas.ledger import JobRecord, LedgerSort
+from gateway.config import GatewayConfig
+from gateway.errors import Forbidden, InvalidRequest
+from gateway.schemas import Job, JobStatus
+from gateway.schemas.job import VENDORS
+from gateway.schemas.ledger import JobRecord, LedgerSort
 
 if TYPE_CHECKING:
-    from ..ledger import LedgerQuery
+    from gateway.ledger import LedgerQuery
 
 AT_VENDOR_HEADER = "Job-At-Vendor"
 MAX_PAGE_SIZE = 500
@@ -109,7 +109,7 @@ def build_query(
     tenant_backends: frozenset[str] | None = None,
 ) -> LedgerQuery:
     """A checked LedgerQuery (every bad filter a typed 400, a forbidden backend a 403)."""
-    from ..ledger import LedgerQuery
+    from gateway.ledger import LedgerQuery
 
     aliases = _many(alias)
     for name in aliases:

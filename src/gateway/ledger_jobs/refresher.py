@@ -23,13 +23,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from ..errors import GatewayError, UpstreamTimeout
-from ..schemas import Job
-from .importer import sync_backend
+from gateway.errors import GatewayError, UpstreamTimeout
+from gateway.ledger_jobs.importer import sync_backend
+from gateway.schemas import Job
 
 if TYPE_CHECKING:
-    from ..core import AsyncGateway
-    from ..ledger import Ledger, SubmissionRecord
+    from gateway.core.async_gateway import AsyncGateway
+    from gateway.ledger import Ledger, SubmissionRecord
 
 log = logging.getLogger("gateway.ledger")
 IDLE_POLL = 5.0  # seconds between looks at the config while a task is switched off

@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from ..config import LedgerConfig
-from ..errors import LedgerSchemaError, LedgerUnavailable
-from ..export.settings import ExportSettings
-from .handle import LedgerHandle
+from gateway.config import LedgerConfig
+from gateway.errors import LedgerSchemaError, LedgerUnavailable
+from gateway.export.settings import ExportSettings
+from gateway.ledger_jobs.handle import LedgerHandle
 
 if TYPE_CHECKING:
-    from ..core import AsyncGateway
+    from gateway.core.async_gateway import AsyncGateway
 
 log = logging.getLogger("gateway.ledger")
 

@@ -10,16 +10,16 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..config import GatewayConfig
-from ..errors import JobNotFound, LedgerUnavailable
-from ..ids import parse_job_id
-from ..schemas import JobStatus
-from ..schemas.ledger import JobHistory, JobRecord, LedgerPage
-from .handle import LedgerHandle
-from .records import build_query
+from gateway.config import GatewayConfig
+from gateway.errors import JobNotFound, LedgerUnavailable
+from gateway.ids import parse_job_id
+from gateway.ledger_jobs.handle import LedgerHandle
+from gateway.ledger_jobs.records import build_query
+from gateway.schemas import JobStatus
+from gateway.schemas.ledger import JobHistory, JobRecord, LedgerPage
 
 if TYPE_CHECKING:
-    from ..ledger import Ledger
+    from gateway.ledger import Ledger
 
 
 class LedgerViews:

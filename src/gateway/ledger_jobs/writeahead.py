@@ -20,14 +20,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..errors import GatewayError, InvalidRequest, LedgerUnavailable
-from ..schemas import Job, Problem, Submission, SubmitRequest
-from ..submission import check_key, fingerprint, unknown_outcome
-from .handle import LedgerHandle
-from .records import job_from_record
+from gateway.core.submission import check_key, fingerprint, unknown_outcome
+from gateway.errors import GatewayError, InvalidRequest, LedgerUnavailable
+from gateway.ledger_jobs.handle import LedgerHandle
+from gateway.ledger_jobs.records import job_from_record
+from gateway.schemas import Job, Problem, Submission, SubmitRequest
 
 if TYPE_CHECKING:
-    from ..ledger import Ledger
+    from gateway.ledger import Ledger
 
 log = logging.getLogger("gateway.ledger")
 SETTLE_ATTEMPTS = 5
@@ -45,7 +45,7 @@ def _refused(exc: LedgerUnavailable, backend: str | None = None) -> LedgerUnavai
 
 
 def _unknown_problem(detail: str, **context: Any) -> Problem:
-    from ..errors import UpstreamTimeout
+    from gateway.errors import UpstreamTimeout
 
     problem = UpstreamTimeout(
         f"{detail}. The submission may or may not have reached the vendor, so this key will "
@@ -149,7 +149,7 @@ async def submit_recorded(
     replay: Callable[[], Awaitable[Submission | None]] | None = None,
 ) -> Submission:
     """`call` (the vendor call) between a write-ahead intent and its settlement."""
-    from ..ledger import IdempotencyKeyTaken  # (SQLAlchemy only once a ledger is used)
+    from gateway.ledger import IdempotencyKeyTaken  # (SQLAlchemy only once a ledger is used)
 
     try:
         ledger = await handle.get()

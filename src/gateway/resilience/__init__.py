@@ -8,17 +8,17 @@ The order of the layers, and why, is in `guard`.
 
 from __future__ import annotations
 
-from .breaker import BreakerState, CircuitBreaker
-from .budget import RetryBudget
-from .cache import CacheEntry, CacheKey, TtlPolicy
-from .clock import SYSTEM_CLOCK, Clock, ManualClock, SystemClock
-from .guard import BackendGuard
-from .hub import ResilienceHub
-from .outcome import CacheStatus, Outcome
-from .redis_link import RedisLink, RedisUnavailable
-from .retry import IDEMPOTENT_OPERATIONS, Deadline, RetryRunner, should_retry
-from .settings import BreakerSettings, CacheSettings, RedisSettings, RetrySettings
-from .stats import GuardStats
+from gateway.resilience.breaker import BreakerState, CircuitBreaker
+from gateway.resilience.budget import RetryBudget
+from gateway.resilience.cache import CacheEntry, CacheKey, TtlPolicy
+from gateway.resilience.clock import SYSTEM_CLOCK, Clock, ManualClock, SystemClock
+from gateway.resilience.guard import BackendGuard
+from gateway.resilience.hub import ResilienceHub
+from gateway.resilience.outcome import CacheStatus, Outcome
+from gateway.resilience.redis_link import RedisLink, RedisUnavailable
+from gateway.resilience.retry import IDEMPOTENT_OPERATIONS, Deadline, RetryRunner, should_retry
+from gateway.resilience.settings import BreakerSettings, CacheSettings, RedisSettings, RetrySettings
+from gateway.resilience.stats import GuardStats
 
 __all__ = [
     "IDEMPOTENT_OPERATIONS",

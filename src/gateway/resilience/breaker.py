@@ -19,16 +19,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from ..errors import (
+from gateway.errors import (
     GatewayError,
     UpstreamError,
     UpstreamInvalidResponse,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from .clock import SYSTEM_CLOCK, Clock
-from .settings import BreakerSettings
-from .stats import GuardStats
+from gateway.resilience.clock import SYSTEM_CLOCK, Clock
+from gateway.resilience.settings import BreakerSettings
+from gateway.resilience.stats import GuardStats
 
 WINDOW_BUCKETS = 10
 HALF_OPEN_RETRY_AFTER = 1.0  # what a caller is told while another call probes the vendor

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from .clock import SYSTEM_CLOCK, Clock
+from gateway.resilience.clock import SYSTEM_CLOCK, Clock
 
 BUCKETS_PER_WINDOW = 10  # window resolution; memory is O(buckets), whatever the traffic
 

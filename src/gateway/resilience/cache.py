@@ -16,11 +16,10 @@ from urllib.parse import quote
 
 from cachetools import TLRUCache, TTLCache
 
-from ..adapters.base import ListedJobs
-from ..adapters.tables import Operation
-from ..schemas import Job, Result
-from .clock import SYSTEM_CLOCK, Clock
-from .settings import CacheSettings
+from gateway.contract import ListedJobs, Operation
+from gateway.resilience.clock import SYSTEM_CLOCK, Clock
+from gateway.resilience.settings import CacheSettings
+from gateway.schemas import Job, Result
 
 T = TypeVar("T")
 

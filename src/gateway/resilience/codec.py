@@ -11,10 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ..adapters.base import ListedJobs
-from ..errors import GatewayError
-from ..schemas import Job, Problem, Result
-from .cache import CacheEntry
+from gateway.contract import ListedJobs
+from gateway.errors import GatewayError
+from gateway.resilience.cache import CacheEntry
+from gateway.schemas import Job, Problem, Result
 
 FORMAT = 1
 _MODELS: dict[str, type[BaseModel]] = {"job": Job, "result": Result}

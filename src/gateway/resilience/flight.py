@@ -22,12 +22,12 @@ from typing import Any, Generic, TypeVar
 
 from redis.asyncio import Redis
 
-from ..errors import GatewayError
-from .cache import CacheEntry, CacheKey, LocalCache
-from .clock import SYSTEM_CLOCK, Clock
-from .codec import decode_entry, decode_error, decode_time, encode_error
-from .redis_link import RedisLink, RedisUnavailable
-from .retry import Deadline
+from gateway.errors import GatewayError
+from gateway.resilience.cache import CacheEntry, CacheKey, LocalCache
+from gateway.resilience.clock import SYSTEM_CLOCK, Clock
+from gateway.resilience.codec import decode_entry, decode_error, decode_time, encode_error
+from gateway.resilience.redis_link import RedisLink, RedisUnavailable
+from gateway.resilience.retry import Deadline
 
 R = TypeVar("R")
 LOCK_MARGIN = 1.0  # seconds a lock outlives its holder's deadline (clock skew, slow release)

@@ -20,18 +20,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ..adapters.tables import Operation
-from ..errors import GatewayError, UpstreamRateLimited
-from .breaker import BreakerState, CircuitBreaker, breaker_verdict
-from .cache import CacheEntry, CacheKey, LocalCache, TtlPolicy, mark_stale
-from .clock import SYSTEM_CLOCK, Clock
-from .flight import Lead, RemoteFlight, SingleFlight
-from .outcome import CacheStatus, Outcome
-from .redis_link import RedisLink
-from .retry import IDEMPOTENT_OPERATIONS, Deadline, RetryRunner
-from .settings import BreakerSettings, CacheSettings, RetrySettings
-from .stats import GuardStats
-from .store import CacheStore, SharedBreakerStore
+from gateway.contract import Operation
+from gateway.errors import GatewayError, UpstreamRateLimited
+from gateway.resilience.breaker import BreakerState, CircuitBreaker, breaker_verdict
+from gateway.resilience.cache import CacheEntry, CacheKey, LocalCache, TtlPolicy, mark_stale
+from gateway.resilience.clock import SYSTEM_CLOCK, Clock
+from gateway.resilience.flight import Lead, RemoteFlight, SingleFlight
+from gateway.resilience.outcome import CacheStatus, Outcome
+from gateway.resilience.redis_link import RedisLink
+from gateway.resilience.retry import IDEMPOTENT_OPERATIONS, Deadline, RetryRunner
+from gateway.resilience.settings import BreakerSettings, CacheSettings, RetrySettings
+from gateway.resilience.stats import GuardStats
+from gateway.resilience.store import CacheStore, SharedBreakerStore
 
 T = TypeVar("T")
 PROBE_MARGIN = 1.0  # seconds a half-open probe slot outlives its call's deadline

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 
-from .clock import SYSTEM_CLOCK, Clock
-from .guard import BackendGuard
-from .redis_link import RedisLink
-from .settings import BreakerSettings, CacheSettings, RedisSettings, RetrySettings
+from gateway.resilience.clock import SYSTEM_CLOCK, Clock
+from gateway.resilience.guard import BackendGuard
+from gateway.resilience.redis_link import RedisLink
+from gateway.resilience.settings import BreakerSettings, CacheSettings, RedisSettings, RetrySettings
 
 
 class ResilienceHub:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-from ..errors import GatewayError
+from gateway.errors import GatewayError
 
 T = TypeVar("T")
 CACHE_NAME = "eval-gateway"

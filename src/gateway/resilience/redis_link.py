@@ -21,9 +21,9 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from .cache import CacheKey
-from .clock import SYSTEM_CLOCK, Clock
-from .settings import RedisSettings
+from gateway.resilience.cache import CacheKey
+from gateway.resilience.clock import SYSTEM_CLOCK, Clock
+from gateway.resilience.settings import RedisSettings
 
 log = logging.getLogger("gateway.resilience")
 R = TypeVar("R")

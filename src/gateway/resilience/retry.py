@@ -21,8 +21,8 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from tenacity.stop import stop_any, stop_base
 from tenacity.wait import wait_base, wait_exponential
 
-from ..adapters.tables import Operation
-from ..errors import (
+from gateway.contract import Operation
+from gateway.errors import (
     GatewayError,
     UpstreamError,
     UpstreamInvalidResponse,
@@ -30,10 +30,10 @@ from ..errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from .budget import RetryBudget
-from .clock import SYSTEM_CLOCK, Clock
-from .settings import RetrySettings
-from .stats import GuardStats
+from gateway.resilience.budget import RetryBudget
+from gateway.resilience.clock import SYSTEM_CLOCK, Clock
+from gateway.resilience.settings import RetrySettings
+from gateway.resilience.stats import GuardStats
 
 log = logging.getLogger("gateway.resilience")
 T = TypeVar("T")

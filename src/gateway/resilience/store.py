@@ -14,11 +14,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from .breaker import LocalBreakerStore
-from .cache import CacheEntry, CacheKey, LocalCache
-from .clock import SYSTEM_CLOCK, Clock
-from .codec import decode_entry, decode_time, encode_entry
-from .redis_link import RedisLink, RedisUnavailable
+from gateway.resilience.breaker import LocalBreakerStore
+from gateway.resilience.cache import CacheEntry, CacheKey, LocalCache
+from gateway.resilience.clock import SYSTEM_CLOCK, Clock
+from gateway.resilience.codec import decode_entry, decode_time, encode_entry
+from gateway.resilience.redis_link import RedisLink, RedisUnavailable
 
 HALF_OPEN_HOLD = 600.0  # seconds a shared open circuit waits for its half-open probe
 

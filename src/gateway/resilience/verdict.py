@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import GatewayError, UpstreamProblem
-from .outcome import CacheStatus, Outcome
+from gateway.errors import GatewayError, UpstreamProblem
+from gateway.resilience.outcome import CacheStatus, Outcome
 
 OK = "ok"
 _ASKED_THE_VENDOR = frozenset({CacheStatus.MISS, CacheStatus.BYPASS, CacheStatus.UNCACHED})

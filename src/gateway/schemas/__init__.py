@@ -1,11 +1,17 @@
 """The canonical schema every vendor is translated into."""
 
-from .job import VENDORS, Job, Link, Metric, MetricValue, Vendor
-from .page import Page
-from .problem import DEFAULT_PROBLEM_BASE, FieldError, Problem, ProblemKind, ProblemType
-from .result import Result, ResultRow
-from .status import RESULT_READY_STATUSES, TERMINAL_STATUSES, JobStatus
-from .submit import Submission, SubmitRequest, Target
+from gateway.schemas.job import VENDORS, Job, Link, Metric, MetricValue, Vendor
+from gateway.schemas.page import Page
+from gateway.schemas.problem import (
+    DEFAULT_PROBLEM_BASE,
+    FieldError,
+    Problem,
+    ProblemKind,
+    ProblemType,
+)
+from gateway.schemas.result import Result, ResultRow
+from gateway.schemas.status import RESULT_READY_STATUSES, TERMINAL_STATUSES, JobStatus
+from gateway.schemas.submit import Submission, SubmitRequest, Target
 
 __all__ = [
     "DEFAULT_PROBLEM_BASE",

@@ -14,11 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .job import Job
-from .page import Page
-from .problem import Problem
-from .result import Result
-from .status import JobStatus
+from gateway.schemas.job import Job
+from gateway.schemas.page import Page
+from gateway.schemas.problem import Problem
+from gateway.schemas.result import Result
+from gateway.schemas.status import JobStatus
 
 MODELS: dict[str, type[BaseModel]] = {
     "job": Job,

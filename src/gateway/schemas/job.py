@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field
 
-from .problem import Problem
-from .status import JobStatus
+from gateway.schemas.problem import Problem
+from gateway.schemas.status import JobStatus
 
 Vendor = Literal[
     "llama-stack", "nemo-evaluator", "overmind", "digitalocean-genai", "datarobot-genai"

@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from .job import Link, Metric, Vendor
-from .problem import Problem
-from .status import JobStatus
+from gateway.schemas.job import Link, Metric, Vendor
+from gateway.schemas.problem import Problem
+from gateway.schemas.status import JobStatus
 
 Observer = Literal["submit", "read", "watch", "refresher", "sync"]
 LedgerSort = Literal["created", "-created", "updated", "-updated"]

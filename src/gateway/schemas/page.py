@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from .job import Job
+from gateway.schemas.job import Job
 
 
 class Page(BaseModel):

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .job import Link, Metric, Vendor
-from .status import JobStatus
+from gateway.schemas.job import Link, Metric, Vendor
+from gateway.schemas.status import JobStatus
 
 
 class ResultRow(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from .job import Job, Vendor
+from gateway.schemas.job import Job, Vendor
 
 
 def _whole_number(value: Any) -> Any:

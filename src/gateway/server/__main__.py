@@ -2,6 +2,6 @@
 
 import sys
 
-from .openapi import main
+from gateway.server.openapi import main
 
 main(sys.argv[1:])

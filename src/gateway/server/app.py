@@ -13,17 +13,17 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
-from ..config import DEFAULT_CONFIG_PATH, GatewayConfig, default_config, load_config
-from ..errors import GatewayError
-from ..telemetry import tracing_for
-from ..ui import ui_routes
-from .holder import EMBEDDED, GatewayHolder
-from .ledger_metrics import LedgerCollector
-from .metrics import Metrics, ResilienceCollector
-from .middleware import RequestContextMiddleware
-from .openapi import build_openapi
-from .problems import gateway_error_handler, http_exception_handler
-from .routes import routes
+from gateway.config import DEFAULT_CONFIG_PATH, GatewayConfig, default_config, load_config
+from gateway.errors import GatewayError
+from gateway.server.holder import EMBEDDED, GatewayHolder
+from gateway.server.ledger_metrics import LedgerCollector
+from gateway.server.metrics import Metrics, ResilienceCollector
+from gateway.server.middleware import RequestContextMiddleware
+from gateway.server.openapi import build_openapi
+from gateway.server.problems import gateway_error_handler, http_exception_handler
+from gateway.server.routes import routes
+from gateway.telemetry import tracing_for
+from gateway.ui import ui_routes
 
 CONFIG_ENV = "EVAL_GATEWAY_CONFIG"  # how `eval-gateway serve` hands the file to its workers
 

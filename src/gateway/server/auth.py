@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from starlette.datastructures import Headers
 
-from ..config import GatewayConfig
-from ..errors import Forbidden, Unauthorized
+from gateway.config import GatewayConfig
+from gateway.errors import Forbidden, Unauthorized
 
 REALM = "eval-gateway"
 WWW_AUTHENTICATE = f'Bearer realm="{REALM}"'

@@ -21,16 +21,16 @@ import anyio
 import httpx
 from anyio.abc import TaskGroup
 
-from ..config import GatewayConfig, load_config
-from ..core import AsyncGateway
-from ..errors import ConfigError
-from ..ledger_jobs.refresher import run_maintenance
-from ..ledger_jobs.serving import SharedLedger
-from ..simulators import SimState
-from .auth import KeyRing
-from .metrics import Metrics
-from .models import BackendHealth
-from .signals import install_sighup, on_shutdown_signal, remove_sighup
+from gateway.config import GatewayConfig, load_config
+from gateway.core.async_gateway import AsyncGateway
+from gateway.errors import ConfigError
+from gateway.ledger_jobs.refresher import run_maintenance
+from gateway.ledger_jobs.serving import SharedLedger
+from gateway.server.auth import KeyRing
+from gateway.server.metrics import Metrics
+from gateway.server.models import BackendHealth
+from gateway.server.signals import install_sighup, on_shutdown_signal, remove_sighup
+from gateway.simulators import SimState
 
 log = logging.getLogger("gateway.server")
 EMBEDDED = "<embedded defaults>"

@@ -14,9 +14,9 @@ import random
 from starlette.types import Scope
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from ..errors import GatewayError, HeadersTooLarge, InvalidRequest, UriTooLong
-from ..schemas import DEFAULT_PROBLEM_BASE
-from .problems import PROBLEM_MEDIA_TYPE, problem_json
+from gateway.errors import GatewayError, HeadersTooLarge, InvalidRequest, UriTooLong
+from gateway.schemas import DEFAULT_PROBLEM_BASE
+from gateway.server.problems import PROBLEM_MEDIA_TYPE, problem_json
 
 MAX_URL_BYTES = 8192  # path and query string; a page token (4096) fits with room to spare
 MAX_HEADER_BYTES = 32768  # all header names and values together

@@ -9,7 +9,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from ..core import AsyncGateway
+    from gateway.core.async_gateway import AsyncGateway
 
 
 class LedgerCollector(Collector):

@@ -16,14 +16,14 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..errors import InvalidRequest
-from ..ledger_jobs import LedgerHandle
-from ..schemas import FieldError, JobStatus
-from ..schemas.job import Vendor
-from ..schemas.ledger import LedgerSort
-from .auth import Caller
-from .models import LedgerReadiness
-from .plumbing import job_backend, json_response, parse_query, serving
+from gateway.errors import InvalidRequest
+from gateway.ledger_jobs import LedgerHandle
+from gateway.schemas import FieldError, JobStatus
+from gateway.schemas.job import Vendor
+from gateway.schemas.ledger import LedgerSort
+from gateway.server.auth import Caller
+from gateway.server.models import LedgerReadiness
+from gateway.server.plumbing import job_backend, json_response, parse_query, serving
 
 _RFC3339_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]")
 

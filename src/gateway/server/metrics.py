@@ -10,9 +10,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
-from ..core import AsyncGateway
-from ..resilience import BreakerState
-from ..upstream import AiohttpUpstream
+from gateway.core.async_gateway import AsyncGateway
+from gateway.resilience import BreakerState
+from gateway.transport.engines import AiohttpUpstream
 
 METRICS_MEDIA_TYPE = CONTENT_TYPE_LATEST
 MAX_LABEL_CHARS = 100  # vendor words end up in label values: keep them short

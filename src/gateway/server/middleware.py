@@ -19,11 +19,16 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .holder import GatewayHolder
-from .http_limits import head_refusal
-from .logs import REQUEST_ID
-from .metrics import Metrics
-from .problems import PROBLEM_MEDIA_TYPE, BodyTooLarge, error_response, internal_error_body
+from gateway.server.holder import GatewayHolder
+from gateway.server.http_limits import head_refusal
+from gateway.server.logs import REQUEST_ID
+from gateway.server.metrics import Metrics
+from gateway.server.problems import (
+    PROBLEM_MEDIA_TYPE,
+    BodyTooLarge,
+    error_response,
+    internal_error_body,
+)
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An incoming id is echoed and logged, so only plain, short ones are taken (no log injection).

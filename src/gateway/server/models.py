@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from ..backends import BackendInfo
-from ..paging import MAX_PAGE_SIZE, MAX_TOKEN_LENGTH
-from ..schemas import JobStatus
+from gateway.core.backends import BackendInfo
+from gateway.paging import MAX_PAGE_SIZE, MAX_TOKEN_LENGTH
+from gateway.schemas import JobStatus
 
 HealthState = Literal["ok", "failing", "unknown"]
 

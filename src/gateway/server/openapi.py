@@ -11,14 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..config import NAME_PATTERN
-from ..ids import MAX_ID_LENGTH
-from ..ledger_jobs.records import AT_VENDOR_HEADER
-from ..schemas import ProblemType
-from .models import GetJobQuery, GetResultQuery, ListJobsQuery
-from .openapi_ledger import AT_VENDOR_DOC, ledger_paths
-from .openapi_parts import (
+from gateway import __version__
+from gateway.config import NAME_PATTERN
+from gateway.ids import MAX_ID_LENGTH
+from gateway.ledger_jobs.records import AT_VENDOR_HEADER
+from gateway.schemas import ProblemType
+from gateway.server.models import GetJobQuery, GetResultQuery, ListJobsQuery
+from gateway.server.openapi_ledger import AT_VENDOR_DOC, ledger_paths
+from gateway.server.openapi_parts import (
     API_PROBLEMS,
     BODY_API_PROBLEMS,
     REQUEST_PROBLEMS,
@@ -30,7 +30,7 @@ from .openapi_parts import (
     query_params,
     ref,
 )
-from .openapi_watch import (
+from gateway.server.openapi_watch import (
     RESPONSE_HEADERS,
     SSE_EVENT_SCHEMAS,
     events_operation,

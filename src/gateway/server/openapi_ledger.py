@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ledger_jobs.records import AT_VENDOR_HEADER
-from ..schemas import ProblemType
-from .ledger_routes import LedgerListQuery
-from .openapi_parts import ok, operation, query_params
+from gateway.ledger_jobs.records import AT_VENDOR_HEADER
+from gateway.schemas import ProblemType
+from gateway.server.ledger_routes import LedgerListQuery
+from gateway.server.openapi_parts import ok, operation, query_params
 
 Security = list[dict[str, list[str]]]
 LIST_DOC = (

@@ -7,10 +7,10 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from ..schemas import Job, Page, Problem, ProblemType, Result, Submission, SubmitRequest
-from ..schemas.ledger import JobHistory, LedgerPage
-from .models import BackendList, CancelRequest, Health, Readiness
-from .problems import PROBLEM_MEDIA_TYPE
+from gateway.schemas import Job, Page, Problem, ProblemType, Result, Submission, SubmitRequest
+from gateway.schemas.ledger import JobHistory, LedgerPage
+from gateway.server.models import BackendList, CancelRequest, Health, Readiness
+from gateway.server.problems import PROBLEM_MEDIA_TYPE
 
 REF = "#/components/schemas/{model}"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..submission import MAX_KEY_LENGTH
-from .models import MAX_EVENT_ID_CHARS, EventsQuery
-from .openapi_parts import (
+from gateway.core.submission import MAX_KEY_LENGTH
+from gateway.server.models import MAX_EVENT_ID_CHARS, EventsQuery
+from gateway.server.openapi_parts import (
     API_PROBLEMS,
     BODY_API_PROBLEMS,
     ok_content,
@@ -14,7 +14,7 @@ from .openapi_parts import (
     query_params,
     ref,
 )
-from .watching import SSE_MEDIA_TYPE
+from gateway.server.watch_routes import SSE_MEDIA_TYPE
 
 RESPONSE_HEADERS: dict[str, Any] = {
     "Location": {

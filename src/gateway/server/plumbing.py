@@ -12,20 +12,20 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import jsonbound
-from ..adapters.tables import Operation
-from ..errors import GatewayError, InvalidRequest, UnsupportedMediaType
-from ..ids import parse_job_id
-from ..jsonbound import JSONTooDeep
-from ..ledger_jobs.observing import gone_headers
-from ..memo import IdentityMemo
-from ..resilience import CacheStatus, Outcome
-from ..resilience.verdict import OK, answer_verdict
-from ..schemas import FieldError
-from .auth import Caller
-from .holder import GatewayHolder, Generation
-from .metrics import Metrics
-from .middleware import access_of
+from gateway import jsonbound
+from gateway.contract import Operation
+from gateway.errors import GatewayError, InvalidRequest, UnsupportedMediaType
+from gateway.ids import parse_job_id
+from gateway.jsonbound import JSONTooDeep
+from gateway.ledger_jobs.observing import gone_headers
+from gateway.memo import IdentityMemo
+from gateway.resilience import CacheStatus, Outcome
+from gateway.resilience.verdict import OK, answer_verdict
+from gateway.schemas import FieldError
+from gateway.server.auth import Caller
+from gateway.server.holder import GatewayHolder, Generation
+from gateway.server.metrics import Metrics
+from gateway.server.middleware import access_of
 
 JSON_MEDIA_TYPE = "application/json"
 Q = TypeVar("Q", bound=BaseModel)

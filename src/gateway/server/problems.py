@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from ..errors import (
+from gateway.errors import (
     GatewayError,
     InternalError,
     InvalidRequest,
@@ -27,8 +27,8 @@ from ..errors import (
     RouteNotFound,
     Unauthorized,
 )
-from ..schemas import DEFAULT_PROBLEM_BASE, Problem, ProblemType
-from .auth import WWW_AUTHENTICATE
+from gateway.schemas import DEFAULT_PROBLEM_BASE, Problem, ProblemType
+from gateway.server.auth import WWW_AUTHENTICATE
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 MAX_INSTANCE_CHARS = 512

@@ -14,12 +14,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..adapters.tables import Operation
-from ..errors import InvalidRequest
-from ..schemas import FieldError
-from .ledger_routes import job_history, ledger_readiness, list_ledger_jobs
-from .metrics import METRICS_MEDIA_TYPE
-from .models import (
+from gateway.contract import Operation
+from gateway.errors import InvalidRequest
+from gateway.schemas import FieldError
+from gateway.server.ledger_routes import job_history, ledger_readiness, list_ledger_jobs
+from gateway.server.metrics import METRICS_MEDIA_TYPE
+from gateway.server.models import (
     BackendList,
     BackendReadiness,
     BackendsQuery,
@@ -32,7 +32,7 @@ from .models import (
     ListJobsQuery,
     Readiness,
 )
-from .plumbing import (
+from gateway.server.plumbing import (
     holder_of,
     job_answer,
     job_backend,
@@ -44,9 +44,9 @@ from .plumbing import (
     upstream,
     wants_fresh,
 )
-from .problems import problem_page
-from .submitting import submit_job
-from .watching import job_events, long_poll
+from gateway.server.problems import problem_page
+from gateway.server.submit_routes import submit_job
+from gateway.server.watch_routes import job_events, long_poll
 
 # -- /v1 ------------------------------------------------------------------------------------
 

@@ -11,11 +11,25 @@ import importlib
 import httpx
 from starlette.applications import Starlette
 
-from .app import CONTROL_PREFIX, SimulatedDisconnect, SimulatedReset, VendorSim, build_app
-from .engine import FAULT_KINDS, UNDOCUMENTED_STATUS, Fault, SimClock, SimJob, SimState, Stage
-from .transport import SimTransport
+from gateway.simulators.app import (
+    CONTROL_PREFIX,
+    SimulatedDisconnect,
+    SimulatedReset,
+    VendorSim,
+    build_app,
+)
+from gateway.simulators.engine import (
+    FAULT_KINDS,
+    UNDOCUMENTED_STATUS,
+    Fault,
+    SimClock,
+    SimJob,
+    SimState,
+    Stage,
+)
+from gateway.transport.sim import SimTransport
 
-# vendor name -> module under gateway.simulators that defines `SIM: VendorSim`
+# vendor name -> package under gateway.vendors whose sim.app defines `SIM: VendorSim`
 _MODULES = {
     "llama-stack": "llama_stack",
     "nemo-evaluator": "nemo_evaluator",
@@ -29,7 +43,7 @@ SIM_SCHEME = "sim://"
 def vendor_sim(vendor: str) -> VendorSim:
     if vendor not in _MODULES:
         raise KeyError(f"no simulator for vendor {vendor!r}; one of {', '.join(_MODULES)}")
-    module = importlib.import_module(f"{__name__}.{_MODULES[vendor]}")
+    module = importlib.import_module(f"gateway.vendors.{_MODULES[vendor]}.sim.app")
     sim: VendorSim = module.SIM
     return sim
 

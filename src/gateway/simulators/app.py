@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .control_body import (
+from gateway.simulators.control_body import (
     CLOCK_FIELDS,
     FAULT_FIELDS,
     JOB_FIELDS,
@@ -23,7 +23,7 @@ from .control_body import (
     control_json,
     unknown_fields,
 )
-from .engine import FAULT_KINDS, Fault, SimJob, SimState, Stage
+from gateway.simulators.engine import FAULT_KINDS, Fault, SimJob, SimState, Stage
 
 CONTROL_PREFIX = "/_sim"
 

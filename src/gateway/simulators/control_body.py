@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .. import jsonbound
+from gateway import jsonbound
 
 # The control API's bodies: a field outside these is a typo that would silently do nothing.
 JOB_FIELDS = ("lifecycle", "data")

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError
-from .settings import TelemetrySettings
+from gateway.errors import ConfigError
+from gateway.telemetry.settings import TelemetrySettings
 
 if TYPE_CHECKING:
-    from .otel import Tracing
+    from gateway.telemetry.otel import Tracing
 
 __all__ = ["TRACE_HEADERS", "TelemetrySettings", "tracing_for", "with_trace_headers"]
 
@@ -47,7 +47,7 @@ def tracing_for(settings: TelemetrySettings, source: str = "<config>") -> Tracin
     if not settings.enabled or sdk_disabled():
         return None
     try:
-        from .otel import Tracing
+        from gateway.telemetry.otel import Tracing
     except ImportError:
         raise ConfigError(
             source,

@@ -31,12 +31,12 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from starlette.middleware import Middleware
 
-from ..adapters.tables import Operation
-from ..errors import GatewayError
-from ..resilience import Outcome
-from ..schemas import JobStatus
-from . import TRACE_HEADERS
-from .settings import TelemetrySettings
+from gateway.contract import Operation
+from gateway.errors import GatewayError
+from gateway.resilience import Outcome
+from gateway.schemas import JobStatus
+from gateway.telemetry import TRACE_HEADERS
+from gateway.telemetry.settings import TelemetrySettings
 
 T = TypeVar("T")
 log = logging.getLogger("gateway.telemetry")
@@ -125,7 +125,7 @@ class Tracing:
 
     def server_middleware(self) -> Middleware:
         """The ASGI middleware that opens the server span of each request."""
-        from .asgi import ServerSpanMiddleware
+        from gateway.telemetry.asgi import ServerSpanMiddleware
 
         return Middleware(ServerSpanMiddleware, tracer=self.tracer)
 

@@ -26,8 +26,8 @@ def board_url(host: str, port: int) -> str:
 
 def ui_routes() -> list[BaseRoute]:
     # Imported here: the pages import gateway.server, whose app imports this package.
-    from .login import login_page, logout
-    from .pages import cancel_page, compare_page, job_page, jobs_page, overview_page
+    from gateway.ui.login import login_page, logout
+    from gateway.ui.pages import cancel_page, compare_page, job_page, jobs_page, overview_page
 
     return [
         Route(UI_PATH, overview_page, methods=["GET"]),

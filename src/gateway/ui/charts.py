@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
-from ..schemas import Metric
-from ..schemas.ledger import StatusChange
+from gateway.schemas import Metric
+from gateway.schemas.ledger import StatusChange
 
 TIMELINE_WIDTH = 800
 TIMELINE_HEIGHT = 70

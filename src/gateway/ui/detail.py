@@ -11,18 +11,18 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ..adapters.base import Adapter
-from ..adapters.tables import Operation
-from ..errors import GatewayError, JobNotFound
-from ..ids import parse_job_id
-from ..schemas import Job, Link, Metric, Problem, Result, ResultRow
-from ..schemas.ledger import JobRecord, StatusChange
-from ..schemas.status import RESULT_READY_STATUSES
-from ..server.auth import Caller
-from ..server.holder import Generation
-from ..server.plumbing import upstream
-from ..server.problems import problem_base
-from .source import get_record, history
+from gateway.adapters.base import Adapter
+from gateway.contract import Operation
+from gateway.errors import GatewayError, JobNotFound
+from gateway.ids import parse_job_id
+from gateway.schemas import Job, Link, Metric, Problem, Result, ResultRow
+from gateway.schemas.ledger import JobRecord, StatusChange
+from gateway.schemas.status import RESULT_READY_STATUSES
+from gateway.server.auth import Caller
+from gateway.server.holder import Generation
+from gateway.server.plumbing import upstream
+from gateway.server.problems import problem_base
+from gateway.ui.source import get_record, history
 
 ROWS_PER_PAGE = 25
 MAX_ROWS_PER_PAGE = 100

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import asyncio
 
-from ..errors import GatewayError
-from ..schemas import Job
-from ..schemas.ledger import JobRecord
-from ..server.auth import Caller
-from ..server.holder import Generation
+from gateway.errors import GatewayError
+from gateway.schemas import Job
+from gateway.schemas.ledger import JobRecord
+from gateway.server.auth import Caller
+from gateway.server.holder import Generation
 
 MAX_FRESHENED = 20  # rows read per poll; the rest wait for the ledger (or the refresher)
 READ_SECONDS = 2.0  # a slow vendor leaves its rows as the ledger has them

@@ -10,12 +10,12 @@ from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
 
-from ..errors import InvalidRequest
-from ..schemas import JobStatus
-from ..schemas.ledger import JobRecord, LedgerPage, LedgerSort
-from ..server.auth import Caller
-from ..server.holder import GatewayHolder, Generation
-from .source import list_records
+from gateway.errors import InvalidRequest
+from gateway.schemas import JobStatus
+from gateway.schemas.ledger import JobRecord, LedgerPage, LedgerSort
+from gateway.server.auth import Caller
+from gateway.server.holder import GatewayHolder, Generation
+from gateway.ui.source import list_records
 
 STATUSES: tuple[JobStatus, ...] = tuple(JobStatus)
 SORTS: tuple[str, ...] = get_args(LedgerSort)

@@ -7,12 +7,12 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ..errors import GatewayError, Unauthorized
-from ..server.plumbing import holder_of
-from ..server.problems import problem_base
-from .pages import problem_page
-from .render import page
-from .session import check_csrf, check_key, log_in, log_out, read_form, remember_csrf
+from gateway.errors import GatewayError, Unauthorized
+from gateway.server.plumbing import holder_of
+from gateway.server.problems import problem_base
+from gateway.ui.pages import problem_page
+from gateway.ui.render import page
+from gateway.ui.session import check_csrf, check_key, log_in, log_out, read_form, remember_csrf
 
 
 def safe_next(target: str | None) -> str:

@@ -18,18 +18,18 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ..adapters.tables import Operation
-from ..errors import GatewayError, InternalError, Unauthorized
-from ..ids import parse_job_id
-from ..server.auth import Caller
-from ..server.holder import Generation
-from ..server.plumbing import holder_of, upstream
-from ..server.problems import problem_base, request_id_of
-from . import detail, listing
-from .charts import Series
-from .freshen import freshen
-from .render import page
-from .session import LoginRequired, caller_of, check_csrf, read_form, remember_csrf
+from gateway.contract import Operation
+from gateway.errors import GatewayError, InternalError, Unauthorized
+from gateway.ids import parse_job_id
+from gateway.server.auth import Caller
+from gateway.server.holder import Generation
+from gateway.server.plumbing import holder_of, upstream
+from gateway.server.problems import problem_base, request_id_of
+from gateway.ui import detail, listing
+from gateway.ui.charts import Series
+from gateway.ui.freshen import freshen
+from gateway.ui.render import page
+from gateway.ui.session import LoginRequired, caller_of, check_csrf, read_form, remember_csrf
 
 log = logging.getLogger("gateway.ui")
 Build = Callable[[Request, Generation, Caller], Awaitable[Response]]

@@ -10,9 +10,9 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from ..schemas import Metric, ProblemType
-from . import charts
-from .session import CSRF_FIELD, csrf_token
+from gateway.schemas import Metric, ProblemType
+from gateway.ui import charts
+from gateway.ui.session import CSRF_FIELD, csrf_token
 
 # Pages carry private data and run only our own files: no caching, no inline script, no
 # framing, forms post only back here.

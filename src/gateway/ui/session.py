@@ -17,9 +17,9 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..errors import Forbidden
-from ..server.auth import ANONYMOUS, Caller
-from ..server.holder import Generation
+from gateway.errors import Forbidden
+from gateway.server.auth import ANONYMOUS, Caller
+from gateway.server.holder import Generation
 
 KEY_COOKIE = "egw_key"
 CSRF_COOKIE = "egw_csrf"

@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..core import AsyncGateway
-from ..errors import LedgerUnavailable
-from ..schemas import JobStatus
-from ..schemas.ledger import JobRecord, LedgerPage, LedgerSort, StatusChange
+from gateway.core.async_gateway import AsyncGateway
+from gateway.errors import LedgerUnavailable
+from gateway.schemas import JobStatus
+from gateway.schemas.ledger import JobRecord, LedgerPage, LedgerSort, StatusChange
 
 if TYPE_CHECKING:
-    from ..ledger import Ledger
+    from gateway.ledger import Ledger
 
 
 async def ledger_of(gw: AsyncGateway) -> Ledger:
@@ -49,7 +49,7 @@ async def list_records(
     created_before: datetime | None = None,
 ) -> LedgerPage:
     """One page of the ledger, limited to what the caller's key may see (`scope`)."""
-    from ..ledger import LedgerQuery  # the ledger (SQLAlchemy) loads with the first page
+    from gateway.ledger import LedgerQuery  # the ledger (SQLAlchemy) loads with the first page
 
     resolved = tuple(dict.fromkeys(gw.config.resolve(b) or b for b in backends))
     query = LedgerQuery(

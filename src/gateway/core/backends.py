@@ -1,0 +1,104 @@
+"""A configured backend at run time: its adapter, its own connection pool, its simulator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from pydantic import BaseModel
+from starlette.applications import Starlette
+
+from gateway.adapters import Adapter, BackendContext, adapter_class
+from gateway.config import BackendConfig
+from gateway.simulators import SimState, SimTransport, create_app, sim_base_url
+from gateway.transport.engines import AiohttpUpstream, HttpxUpstream, UpstreamClient
+
+
+class BackendInfo(BaseModel):
+    """What callers may see of a backend: never a credential or a URL's userinfo."""
+
+    name: str
+    vendor: str
+    api_version: str | None
+    simulated: bool
+    aliases: list[str]
+
+
+@dataclass(eq=False)
+class Backend:
+    name: str
+    config: BackendConfig
+    adapter: Adapter
+    http: UpstreamClient
+    simulator: Starlette | None = None
+
+    def __repr__(self) -> str:  # the client holds credentials in its headers: never show it
+        return f"Backend(name={self.name!r}, vendor={self.config.vendor!r})"
+
+    @property
+    def sim_state(self) -> SimState | None:
+        if self.simulator is None:
+            return None
+        state: SimState = self.simulator.state.sim
+        return state
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def open_backend(
+    name: str,
+    config: BackendConfig,
+    transport: httpx.AsyncBaseTransport | None = None,
+    sim_state: SimState | None = None,
+) -> Backend:
+    """Build the backend's adapter over its own pooled HTTP client (never retrying itself):
+    aiohttp for a real vendor, httpx for a given transport, a simulator or `http_client:
+    httpx` (see gateway.upstream). `sim_state`: a simulated backend's jobs to carry on
+    (kept across a config reload; not seeded again)."""
+    cls = adapter_class(config.vendor, config.api_version)
+    api_key = config.api_key.get_secret_value() if config.api_key else None
+    headers = cls.auth_headers(api_key, config.effective_auth_scheme) if api_key else {}
+    simulator: Starlette | None = None
+    base_url = config.base_url
+    if config.simulated:
+        # A new simulator draws its ids from the process-wide sequence (never reused, even
+        # by a simulator rebuilt on reload); a kept one carries its jobs and is not reseeded.
+        state = sim_state or SimState(api_key=api_key, process_wide_ids=True)
+        simulator = create_app(config.vendor, state=state, api_key=api_key, seed=sim_state is None)
+        base_url = sim_base_url(config.vendor)
+        transport = transport or SimTransport(simulator)
+    t = config.timeouts
+    timeouts = httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool)
+    http: UpstreamClient
+    if transport is None and config.http_client == "aiohttp":
+        http = AiohttpUpstream(
+            base_url,
+            headers=headers,
+            timeouts=timeouts,
+            max_connections=config.pool.max_connections,
+            keepalive_expiry=config.pool.keepalive_expiry,
+        )
+    else:
+        limits = httpx.Limits(
+            max_connections=config.pool.max_connections,
+            max_keepalive_connections=config.pool.max_keepalive_connections,
+            keepalive_expiry=config.pool.keepalive_expiry,
+        )
+        http = HttpxUpstream(
+            httpx.AsyncClient(
+                base_url=base_url,
+                headers=headers,
+                timeout=timeouts,
+                transport=transport or httpx.AsyncHTTPTransport(limits=limits, retries=0),
+                follow_redirects=False,
+            )
+        )
+    context = BackendContext(
+        backend=name,
+        vendor=config.vendor,
+        api_version=config.api_version,
+        base_url=base_url,
+        secrets=(api_key,) if api_key else (),
+    )
+    return Backend(name, config, cls(context, http), http, simulator)
