@@ -20,7 +20,6 @@ from gateway.simulators.engine import SimJob, SimState, Stage
 from gateway.vendors.datarobot_genai.sim.data import (
     AGGREGATION_TYPES,
     EXAMPLE_AGGREGATION,
-    GENAI,
     TENANT_ID,
     USER_ID,
     field_error,
@@ -30,6 +29,7 @@ from gateway.vendors.datarobot_genai.sim.data import (
     state_of,
     validation_error,
 )
+from gateway.vendors.datarobot_genai.wire import GENAI
 
 LIFECYCLE: Final = (Stage("INITIALIZED", 2), Stage("RUNNING", 5), Stage("COMPLETED"))
 REQUEST_FIELDS: Final = (

@@ -21,8 +21,6 @@ from gateway.simulators.app import VendorSim
 from gateway.simulators.engine import Fault, SimJob, SimState
 from gateway.vendors.datarobot_genai.sim.aggregations import list_aggregations, start_aggregation
 from gateway.vendors.datarobot_genai.sim.data import (
-    CLASSIC,
-    GENAI,
     classic_body,
     field_error,
     genai_body,
@@ -32,6 +30,7 @@ from gateway.vendors.datarobot_genai.sim.data import (
     status_fields,
     validation_error,
 )
+from gateway.vendors.datarobot_genai.wire import CLASSIC, GENAI
 
 GENAI_PREFIX = "/api/v2/genai/"
 

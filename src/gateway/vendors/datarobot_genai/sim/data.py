@@ -1,4 +1,4 @@
-"""DataRobot simulator data: seeded jobs, status bodies and metric-aggregation rows.
+"""DataRobot simulator data: seeded jobs (from sim/seeds.yaml) and status bodies.
 
 Shapes follow shared/vendor-apis/datarobot-genai/ (API.md and examples/). Every job holds
 `data["kind"]` ("genai" or "classic"); optional `data` keys: `description`, `statusType`,
@@ -10,6 +10,7 @@ aggregation request that started it).
 
 from __future__ import annotations
 
+import copy
 import uuid
 import zlib
 from datetime import UTC, datetime
@@ -19,10 +20,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gateway.simulators.engine import SimJob, SimState, Stage
+from gateway.simulators.seeds import lifecycle, load_seeds
+from gateway.vendors.datarobot_genai.jobs import STATUS_TABLE
+from gateway.vendors.datarobot_genai.wire import CLASSIC, GENAI
 
-GENAI: Final = "genai"
-CLASSIC: Final = "classic"
-STATUSES: Final = ("INITIALIZED", "RUNNING", "COMPLETED", "ERROR", "ABORTED", "EXPIRED")
+SEEDS: Final = load_seeds(__package__)
+# The statuses a job can show are the words the adapter's table knows (JobExecutionState).
+STATUSES: Final = tuple(STATUS_TABLE.entries)
 # End states that report code 1 (GENERIC_ERROR) with a reason, as in the contract's examples.
 ERROR_CODE_STATUSES: Final = frozenset({"ERROR", "ABORTED", "EXPIRED"})
 AGGREGATION_TYPES: Final = (
@@ -34,43 +38,23 @@ AGGREGATION_TYPES: Final = (
 )
 USER_ID: Final = "5f0000000000000000000001"
 TENANT_ID: Final = "5f0000000000000000000002"
-
-# Seeded GenAI jobs, one per JobExecutionState (the INITIALIZED one is the docs example's id).
-GENAI_IDS: Final = {
-    "INITIALIZED": "e900225c-0629-4e96-be6e-86a17a309645",
-    "RUNNING": "0b6f9d7e-1c2a-4d3b-8e4f-5a6b7c8d9e01",
-    "COMPLETED": "6f1c2a9e-3b7d-4e25-9a61-2c8f0d4b7e13",
-    "ERROR": "0b6f9d7e-1c2a-4d3b-8e4f-5a6b7c8d9e03",
-    "ABORTED": "0b6f9d7e-1c2a-4d3b-8e4f-5a6b7c8d9e04",
-    "EXPIRED": "0b6f9d7e-1c2a-4d3b-8e4f-5a6b7c8d9e05",
-}
-GENAI_MOVING_ID: Final = "0b6f9d7e-1c2a-4d3b-8e4f-5a6b7c8d9e10"  # 2 s queued, 5 s running, done
-GENAI_REDIRECT_ID: Final = "0b6f9d7e-1c2a-4d3b-8e4f-5a6b7c8d9e11"  # completed chat prompt: 303
-CHAT_PROMPT_PATH: Final = "/api/v2/genai/chatPrompts/66b0c1d2e3f4a5b6c7d8e9f7/"
-# Seeded classic statuses; the COMPLETED one answers 303 to the project it created.
-CLASSIC_IDS: Final = {status: f"5f2b9a0c8e1d4a00123456{i:02d}" for i, status in enumerate(STATUSES)}
-CLASSIC_IDS["RUNNING"] = "5f2b9a0c8e1d4a0012345678"  # the contract example's id
-CLASSIC_MOVING_ID: Final = "5f2b9a0c8e1d4a0012345690"
-PROJECT_PATH: Final = "/api/v2/projects/5f2b9a0c8e1d4a0012345678/"
 GENAI_MESSAGES: Final = {
     "ERROR": "An unknown error occurred while computing the metric aggregation.",
     "ABORTED": "Job was aborted.",
     "EXPIRED": "Job expired before it could be executed.",
 }
-# The contract's example aggregation request, and the row its example list shows.
-EXAMPLE_AGGREGATION: Final = {
-    "chatName": "nightly-eval",
-    "llmBlueprintIds": ["66b0c1d2e3f4a5b6c7d8e9f0"],
-    "evaluationDatasetConfigurationId": "66b0c1d2e3f4a5b6c7d8e9f1",
-    "insightsConfiguration": [
-        {
-            "insightName": "Faithfulness",
-            "insightType": "Quality metric",
-            "aggregationTypes": ["average"],
-        }
-    ],
-}
-EXAMPLE_CHAT_ID: Final = "66b0c1d2e3f4a5b6c7d8e9f3"
+
+# The seeded jobs' ids and the resources they point at (all in sim/seeds.yaml).
+GENAI_IDS: Final[dict[str, str]] = {s: j["id"] for s, j in SEEDS[GENAI]["by_status"].items()}
+GENAI_MOVING_ID: Final[str] = SEEDS[GENAI]["moving"]["id"]
+GENAI_REDIRECT_ID: Final[str] = SEEDS[GENAI]["redirect"]["id"]
+CLASSIC_IDS: Final[dict[str, str]] = {s: j["id"] for s, j in SEEDS[CLASSIC]["by_status"].items()}
+CLASSIC_MOVING_ID: Final[str] = SEEDS[CLASSIC]["moving"]["id"]
+CHAT_PROMPT_PATH: Final[str] = SEEDS["chat_prompt_path"]
+PROJECT_PATH: Final[str] = SEEDS["project_path"]
+# The contract's example aggregation request, and the chat its example list shows.
+EXAMPLE_AGGREGATION: Final[dict[str, Any]] = SEEDS["example_aggregation"]
+EXAMPLE_CHAT_ID: Final[str] = SEEDS["example_chat_id"]
 
 
 def iso(seconds: float) -> str:
@@ -128,47 +112,28 @@ def classic_body(status: str, code: int, message: str, job: SimJob) -> dict[str,
 
 
 def seed(state: SimState) -> None:
-    past = state.clock.now() - 600.0
-    for status, job_id in GENAI_IDS.items():
-        data: dict[str, Any] = {"kind": GENAI}
-        if status in ("COMPLETED", "ERROR"):  # metric aggregations: done, and failed
-            data["aggregation"] = dict(EXAMPLE_AGGREGATION)
-            data["chatId"] = EXAMPLE_CHAT_ID if status == "COMPLETED" else object_id(job_id)
-        state.add_job(job_id, [Stage(status)], data, created_at=past)
-    state.add_job(
-        GENAI_MOVING_ID,
-        [Stage("INITIALIZED", 2), Stage("RUNNING", 5), Stage("COMPLETED")],
-        {
-            "kind": GENAI,
-            "aggregation": {**EXAMPLE_AGGREGATION, "chatName": "moving-eval"},
-            "chatId": object_id(GENAI_MOVING_ID),
-        },
-    )
-    state.add_job(
-        GENAI_REDIRECT_ID,
-        [Stage("COMPLETED")],
-        {"kind": GENAI, "location": CHAT_PROMPT_PATH},
-        created_at=past,
-    )
-    classic: dict[str, dict[str, Any]] = {
-        "INITIALIZED": {"type": "Dataset", "description": "Creating dataset from file"},
-        "RUNNING": {"description": ""},
-        "COMPLETED": {"description": "Creating project", "location": PROJECT_PATH},
-        "ERROR": {"message": "Dataset could not be processed: file is empty.", "type": "Dataset"},
-        "ABORTED": {"type": "LearningSession", "message": "Task was aborted."},
-        "EXPIRED": {"type": "ManagedImageBuild", "message": "Task expired."},
-    }
-    for status, job_id in CLASSIC_IDS.items():
-        state.add_job(job_id, [Stage(status)], {"kind": CLASSIC, **classic[status]}, past)
-    state.add_job(
-        CLASSIC_MOVING_ID,
-        [Stage("INITIALIZED", 2), Stage("RUNNING", 5), Stage("COMPLETED")],
-        {
-            "kind": CLASSIC,
-            "type": "Dataset",
-            "location": "/api/v2/datasets/66aa00000000000000000001/",
-        },
-    )
+    """The jobs of sim/seeds.yaml: per kind, one per status, then the moving (and redirect) ones."""
+    past = state.clock.now() - float(SEEDS["seeded_age"])
+    for kind in (GENAI, CLASSIC):
+        section = SEEDS[kind]
+        for status, job in section["by_status"].items():
+            _add_seeded(state, kind, job, [Stage(status)], past)
+        moving = section["moving"]
+        _add_seeded(state, kind, moving, list(lifecycle(moving["lifecycle"])), None)
+        if "redirect" in section:
+            _add_seeded(state, kind, section["redirect"], [Stage("COMPLETED")], past)
+
+
+def _add_seeded(
+    state: SimState,
+    kind: str,
+    job: dict[str, Any],
+    stages: list[Stage],
+    created_at: float | None,
+) -> None:
+    # A copy: the parsed seeds are shared by every simulator of the process.
+    data = {"kind": kind, **copy.deepcopy(job["data"])}
+    state.add_job(job["id"], stages, data, created_at=created_at)
 
 
 def new_job(state: SimState, lifecycle: list[Stage], data: dict[str, Any]) -> SimJob:
