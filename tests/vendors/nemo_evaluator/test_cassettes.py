@@ -26,7 +26,7 @@ from gateway.errors import (
 from gateway.ids import JobRef
 from gateway.schemas import JobStatus
 from gateway.simulators import SimClock, SimState, client_for, create_app, sim_base_url
-from gateway.vendors.nemo_evaluator.common import NemoAdapterBase
+from gateway.vendors.nemo_evaluator.adapter import NemoAdapterBase
 from gateway.vendors.nemo_evaluator.sim.data import V1_STATUSES, V2_STATUSES, v1_id, v2_id
 from gateway.vendors.nemo_evaluator.v1 import NemoV1Adapter, NemoV2Adapter
 from tests.support.cassettes import cassette_dir

@@ -14,7 +14,7 @@ from gateway.adapters import BackendContext
 from gateway.errors import InvalidRequest, UpstreamInvalidResponse
 from gateway.schemas import JobStatus, ProblemType, SubmitRequest
 from gateway.vendors.nemo_evaluator import v1, v2
-from gateway.vendors.nemo_evaluator.common import NemoAdapterBase
+from gateway.vendors.nemo_evaluator.adapter import NemoAdapterBase
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CTX1 = BackendContext(backend="nemo", vendor="nemo-evaluator", api_version="v1")

@@ -32,8 +32,10 @@ Refusals are one `invalid-request` naming every refused field (the same problem 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
+from gateway.adapters.base import BackendContext, refusal
 from gateway.schemas import SubmitRequest
 
 Kind = Literal["string", "object"]
@@ -154,3 +156,40 @@ def vendor_options(
         else:
             merged[key] = value
     return merged
+
+
+@dataclass(frozen=True)
+class CreateForm:
+    """What one version's create body accepts beyond config and target."""
+
+    options: Mapping[str, Kind]  # the documented optional fields
+    not_options: Mapping[str, str]  # body fields that are not options, and why
+    refuse_name: str | None = None  # why `name` is refused (None: the body takes it)
+
+
+V1_FORM = CreateForm(
+    V1_OPTIONS,
+    V1_NOT_OPTIONS,
+    refuse_name=(
+        "v1 evaluation jobs have no name (the job id names them); use the v2 API, or "
+        "vendor_options.description for free text"
+    ),
+)
+V2_FORM = CreateForm(V2_OPTIONS, V2_NOT_OPTIONS)
+
+
+def create_parts(
+    ctx: BackendContext, request: SubmitRequest, form: CreateForm
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(config, target, options) of the create body, or one `invalid-request` naming every
+    field that cannot be expressed."""
+    refused: Refused = []
+    config = config_reference(request, refused)
+    target = model_target(request, refused)
+    if form.refuse_name is not None and request.name is not None:
+        refused.append(("name", form.refuse_name))
+    refuse_sampling(request, refused)
+    options = vendor_options(request, form.options, form.not_options, refused)
+    if refused:
+        raise refusal(ctx, refused)
+    return config, target, options

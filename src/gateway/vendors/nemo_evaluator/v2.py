@@ -4,7 +4,7 @@ An EvaluatorV2Job carries `status` (PlatformJobStatus), a free-form `status_deta
 read `progress` and `samples_processed` from it when present) and a free-form `error_details`.
 Metrics come from `results/evaluation-results/download` (JSON `{tasks, groups}`); the stored
 results (`/results`, PlatformJobResult list) and the artifacts tarball are the artifacts.
-Submission (`to_submission`, full table in nemo_evaluator_submit): as v1, inside
+Submission (`to_submission`, full table in submit): as v1, inside
 `spec: {config, target}`, plus `name` -> `name`; vendor_options -> namespace, description,
 project, custom_fields, ownership (v2 has no output_files_url).
 """
@@ -12,37 +12,15 @@ project, custom_fields, ownership (v2 has no output_files_url).
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
-from gateway.adapters.base import BackendContext, refusal
+from gateway.adapters.base import BackendContext
 from gateway.adapters.tables import StatusTable
-from gateway.adapters.wire import dig, fraction, items, obj, text, timestamp
-from gateway.contract import Operation
+from gateway.adapters.wire import dig, items, text
 from gateway.ids import JobRef
-from gateway.schemas import RESULT_READY_STATUSES, Job, JobStatus, Link, Result, SubmitRequest
-from gateway.vendors.nemo_evaluator.common import (
-    ERROR_TABLE,
-    VENDOR,
-    NemoAdapterBase,
-    job_object,
-    link,
-    progress_metrics,
-    result_metrics,
-    unreadable,
-    vendor_job_id,
-    verbatim,
-)
-from gateway.vendors.nemo_evaluator.submit import (
-    V2_NOT_OPTIONS,
-    V2_OPTIONS,
-    config_reference,
-    model_target,
-    refuse_sampling,
-    vendor_options,
-)
-
-API_VERSION = "v2"
-JOBS_PATH = "/v2/evaluation/jobs"
+from gateway.schemas import Job, Link, Result, SubmitRequest
+from gateway.vendors.nemo_evaluator.adapter import NemoAdapterBase
+from gateway.vendors.nemo_evaluator.jobs import GZIP, JSON, Api, read_job, read_result
+from gateway.vendors.nemo_evaluator.submit import V2_FORM, create_parts
 
 # canonical-status.md, row "NeMo v2 PlatformJobStatus".
 STATUS_TABLE = StatusTable.of(
@@ -58,10 +36,12 @@ STATUS_TABLE = StatusTable.of(
 # `error_details` is a free-form object; these are the keys read for its text, in order.
 # The keys are not documented (an assumption), so the whole object also goes to vendor_error.
 _ERROR_TEXT_KEYS = ("message", "detail", "error")
-
-
-def _job_base(job_id: str) -> str:
-    return f"{JOBS_PATH}/{quote(job_id, safe='')}"
+EVALUATION_RESULTS = "/results/evaluation-results/download"
+_DOWNLOADS = (
+    ("evaluation-results", EVALUATION_RESULTS, JSON),
+    # A gzip tarball (the docs save it as artifacts.tar.gz).
+    ("artifacts", "/results/artifacts/download", GZIP),
+)
 
 
 def error_text(error_details: Any) -> str | None:
@@ -73,125 +53,59 @@ def error_text(error_details: Any) -> str | None:
     return None
 
 
+def _failure(body: dict[str, Any]) -> tuple[str | None, Any]:
+    error_details = body.get("error_details")
+    return error_text(error_details), error_details or None
+
+
 def to_job(ctx: BackendContext, payload: Any, hint: JobRef | None = None) -> Job:
     """An EvaluatorV2Job -> Job. `hint` supplies the id when the payload lacks one."""
-    body = job_object(ctx, payload)
-    job_id = vendor_job_id(ctx, body, hint)
-    word = verbatim(body.get("status"))
-    status = STATUS_TABLE.lookup(word)
-    details = obj(body.get("status_details"))
-    error_details = body.get("error_details")
-    failure_text = error_text(error_details)
-    message = text(details.get("message")) or failure_text
-    base = _job_base(job_id)
-    links = [
-        link(ctx, "self", base, "application/json"),
-        link(ctx, "status", f"{base}/status", "application/json"),
-        link(ctx, "logs", f"{base}/logs", "application/json"),
-    ]
-    if status in RESULT_READY_STATUSES:
-        links.append(link(ctx, "results", f"{base}/results", "application/json"))
-        links.extend(_downloads(ctx, base))
-    failed = status is JobStatus.FAILED
-    return Job(
-        id=ctx.job_id(job_id),
-        backend=ctx.backend,
-        vendor=VENDOR,
-        api_version=API_VERSION,
-        vendor_job_id=job_id,
-        name=text(body.get("name")),
-        status=status,
-        vendor_status=word,
-        created_at=timestamp(body.get("created_at")),
-        updated_at=timestamp(body.get("updated_at")),
-        # Assumed on v1's 0-100 scale; v2 documents no scale for this free-form field.
-        progress=fraction(details.get("progress"), 100.0),
-        message=message,
-        error=ctx.failure(failure_text or message, error_details or None) if failed else None,
-        metrics=progress_metrics(details),
-        links=links,
-        raw=body,
-    )
-
-
-def _downloads(ctx: BackendContext, base: str) -> list[Link]:
-    return [
-        link(
-            ctx,
-            "evaluation-results",
-            f"{base}/results/evaluation-results/download",
-            "application/json",
-        ),
-        # A gzip tarball (the docs save it as artifacts.tar.gz).
-        link(ctx, "artifacts", f"{base}/results/artifacts/download", "application/gzip"),
-    ]
+    return read_job(V2, ctx, payload, hint)
 
 
 def to_result(ctx: BackendContext, evaluation_results: Any, results: Any, job: Job) -> Result:
     """EvaluationResultV2 + the job's PlatformJobResult list (for `job`, succeeded) -> Result."""
-    if not isinstance(evaluation_results, dict):
-        raise unreadable(ctx, "a result that is not a JSON object")
-    artifacts = _downloads(ctx, _job_base(job.vendor_job_id))
-    for stored in items(dig(results, "data")):
-        url = text(dig(stored, "artifact_url"))
+    stored: list[Link] = []
+    for entry in items(dig(results, "data")):
+        url = text(dig(entry, "artifact_url"))
         if url is not None:
             # Where the vendor stored it (its data store), as the vendor gives it.
-            name = text(dig(stored, "result_name")) or "unnamed"
-            artifacts.append(Link(rel=f"result:{name}", href=url))
-    return Result(
-        job_id=job.id,
-        backend=ctx.backend,
-        vendor=VENDOR,
-        status=job.status,
-        metrics=result_metrics(evaluation_results),
-        artifacts=artifacts,
-        raw={"evaluation_results": evaluation_results, "results": results},
-    )
+            name = text(dig(entry, "result_name")) or "unnamed"
+            stored.append(Link(rel=f"result:{name}", href=url))
+    raw = {"evaluation_results": evaluation_results, "results": results}
+    return read_result(V2, ctx, evaluation_results, job, stored, raw)
 
 
 def to_submission(ctx: BackendContext, request: SubmitRequest) -> dict[str, Any]:
     """The v2 create body `{spec: {config, target}, name?, ...}` for `request`, or
     `invalid-request` naming what cannot be expressed."""
-    refused: list[tuple[str, str]] = []
-    spec = {
-        "config": config_reference(request, refused),
-        "target": model_target(request, refused),
-    }
-    refuse_sampling(request, refused)
-    options = vendor_options(request, V2_OPTIONS, V2_NOT_OPTIONS, refused)
-    if refused:
-        raise refusal(ctx, refused)
-    body: dict[str, Any] = {"spec": spec}
+    config, target, options = create_parts(ctx, request, V2_FORM)
+    body: dict[str, Any] = {"spec": {"config": config, "target": target}}
     if request.name is not None:
         body["name"] = request.name
     return {**body, **options}
 
 
+def _result(ctx: BackendContext, job: Job, answers: list[Any]) -> Result:
+    return to_result(ctx, answers[0], answers[1], job)
+
+
+V2 = Api(
+    version="v2",
+    jobs_path="/v2/evaluation/jobs",
+    status_table=STATUS_TABLE,
+    job_links=(("self", "", JSON), ("status", "/status", JSON), ("logs", "/logs", JSON)),
+    ready_links=(("results", "/results", JSON), *_DOWNLOADS),
+    artifacts=_DOWNLOADS,
+    failure=_failure,
+    create_body=to_submission,
+    # The metrics, then the stored results (PlatformJobResult list) for the artifacts.
+    result_paths=(EVALUATION_RESULTS, "/results"),
+    read_result=_result,
+    cancel_answers_job=True,
+    named=True,
+)
+
+
 class NemoV2Adapter(NemoAdapterBase):
-    status_table = STATUS_TABLE
-    error_table = ERROR_TABLE
-    jobs_path = JOBS_PATH
-
-    def translate_job(self, payload: Any, hint: JobRef | None = None) -> Job:
-        return to_job(self.context, payload, hint)
-
-    def submission(self, request: SubmitRequest) -> dict[str, Any]:
-        return to_submission(self.context, request)
-
-    async def get_result(self, ref: JobRef) -> Result:
-        job = await self.ready_job(ref)
-        metrics = await self.call(
-            Operation.GET_RESULT, "GET", self.job_path(ref, "/results/evaluation-results/download")
-        )
-        stored = await self.call(Operation.GET_RESULT, "GET", self.job_path(ref, "/results"))
-        return to_result(self.context, metrics.body, stored.body, job)
-
-    async def cancel_job(self, ref: JobRef) -> Job:
-        # v2 answers the job itself; the success code is undocumented, so any 2xx will do and
-        # an empty answer is followed by a read.
-        answer = await self.call(
-            Operation.CANCEL, "POST", self.job_path(ref, "/cancel"), ok=(200, 201, 202, 204)
-        )
-        if answer.body is None:
-            return await self.get_job(ref)
-        return self.translate_job(answer.body, ref)
+    api = V2
