@@ -1,6 +1,6 @@
 """OvermindAdapter against the Overmind simulator, recorded as vcrpy cassettes.
 
-Record: `pytest tests/vendors/test_overmind_cassettes.py --record-mode=once`; CI replays them.
+Record: `pytest tests/vendors/overmind/test_cassettes.py --record-mode=once`; CI replays them.
 """
 
 from __future__ import annotations

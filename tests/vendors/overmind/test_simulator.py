@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
+from importlib import resources
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from gateway.simulators import SimClock, SimState, client_for, create_app
 from gateway.vendors.overmind.sim.data import SEEDED
@@ -44,6 +47,21 @@ async def status_of(sim: httpx.AsyncClient, name: str) -> str:
 async def test_one_seeded_job_per_documented_status(sim: httpx.AsyncClient) -> None:
     for word in ("pending", "running", "waiting_user", "completed", "failed", "cancelled"):
         assert await status_of(sim, word) == word
+
+
+async def test_the_seeded_jobs_are_the_seeds_file(sim: httpx.AsyncClient, state: SimState) -> None:
+    # Seeded jobs are data (sim/seeds.yaml, shipped as package data), not code: every entry
+    # is served with its first status, its fields over the shared base and its creation time.
+    text = resources.files("gateway.vendors.overmind.sim").joinpath("seeds.yaml").read_text()
+    seeds = yaml.safe_load(text)
+    assert set(seeds["jobs"]) == set(SEEDED)
+    for job in seeds["jobs"].values():
+        body = (await sim.get(f"/api/jobs/{job['id']}/")).json()
+        fields = {**seeds["base"], **job.get("fields", {})}
+        assert body["status"] == job["lifecycle"][0]["status"]
+        assert (body["job_type"], body["agent"]) == (fields["job_type"], fields["agent"])
+        created = datetime.fromisoformat(body["created_at"]).timestamp()
+        assert created == state.clock.now() - job["created"]
 
 
 async def test_lifecycle_moves_with_the_frozen_clock(

@@ -1,6 +1,6 @@
 """Overmind submission: the pure canonical -> `POST /api/jobs/` body mapping, its refusals,
 and how `submit` reads the create answer (against scripted answers; the simulator runs are in
-test_overmind_submit_cassettes)."""
+tests/vendors/overmind/test_submit_cassettes.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """OvermindAdapter.submit against the Overmind simulator, recorded as vcrpy cassettes.
 
-Record: `pytest tests/vendors/test_overmind_submit_cassettes.py --record-mode=once`; CI
+Record: `pytest tests/vendors/overmind/test_submit_cassettes.py --record-mode=once`; CI
 replays them (`--record-mode=none`).
 """
 

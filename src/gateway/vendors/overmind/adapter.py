@@ -3,7 +3,7 @@
 Contract: shared/vendor-apis/overmind/API.md. A job is `GET /api/jobs/{id}/` (with its
 iterations); lists are DRF page-number pages; errors are DRF bodies (`{"detail": ...}` or
 `{"<field>": ["msg", ...]}`). Submitting is `POST /api/jobs/` (the field mapping is in
-overmind_submit). The schema drifts between backend versions (`waiting_user`,
+gateway.vendors.overmind.submit). The schema drifts between backend versions (`waiting_user`,
 new `job_type`s, extra fields), so everything here reads leniently.
 """
 
@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any, Final
-from urllib.parse import parse_qs, urlsplit
 
 from gateway.adapters.base import Adapter, BackendContext
 from gateway.adapters.tables import ErrorRule, StatusTable
-from gateway.adapters.wire import dig, integer, items, number, obj, text, timestamp
+from gateway.adapters.wire import dig, integer, items, text, timestamp
 from gateway.contract import ListedJobs, ListQuery, Operation
 from gateway.errors import (
     GatewayError,
@@ -32,9 +31,7 @@ from gateway.schemas import (
     Job,
     JobStatus,
     Link,
-    Metric,
     Result,
-    ResultRow,
     SubmitRequest,
 )
 from gateway.vendors.overmind.submit import JOBS_PATH, to_submission, with_canonical_fields
@@ -46,9 +43,11 @@ from gateway.vendors.overmind.wire import (
     drf_field_errors,
     error_text,
     failure,
+    iteration_row,
     iterations_url,
     job_body,
     job_path,
+    page_of,
     summary_metrics,
     vendor_id,
 )
@@ -136,53 +135,6 @@ def to_result(ctx: BackendContext, payload: Any, hint: JobRef | None = None) -> 
         artifacts=[Link(rel="iterations", href=iterations_url(ctx, job_id), media_type=JSON)],
         raw=body,
     )
-
-
-def iteration_row(index: int, payload: Any) -> ResultRow:
-    """One JobIteration: its scores, and its name/verdict/description as data."""
-    iteration = obj(payload)
-    scores = []
-    avg = number(iteration.get("avg_score"))
-    if avg is not None:
-        scores.append(Metric(name="avg_score", value=avg, value_type="number"))
-    dimensions = iteration.get("dimension_scores")
-    unread: dict[str, Any] = {}
-    for name, value in obj(dimensions).items():
-        metric = _dimension_metric(name, value)
-        if metric is None:
-            unread[name] = value
-        else:
-            scores.append(metric)
-    data: dict[str, Any] = {
-        key: iteration[key]
-        for key in ("iteration_name", "status", "description", "order", "created_at", "updated_at")
-        if iteration.get(key) is not None
-    }
-    # dimension_scores is free-form JSON: keep whatever is not a plain score.
-    if unread:
-        data["dimension_scores"] = unread
-    elif dimensions is not None and not isinstance(dimensions, dict):
-        data["dimension_scores"] = dimensions
-    return ResultRow(
-        index=index,
-        id=text(iteration.get("id")),
-        # An iteration's agent code is the candidate it produced.
-        output=text(iteration.get("agent_code")),
-        scores=scores,
-        data=data,
-    )
-
-
-def _dimension_metric(name: str, value: Any) -> Metric | None:
-    group = "dimension_scores"
-    if isinstance(value, bool):
-        return Metric(name=name, value=value, value_type="boolean", group=group)
-    if isinstance(value, str):
-        return Metric(name=name, value=value, value_type="string", group=group)
-    score = number(value)
-    if score is not None:
-        return Metric(name=name, value=score, value_type="number", group=group)
-    return None
 
 
 # -- the adapter ---------------------------------------------------------------------------------
@@ -299,7 +251,7 @@ class OvermindAdapter(Adapter):
                 vendor=VENDOR,
             )
         jobs = [to_job(self.context, item) for item in body["results"]]
-        next_page = _page_of(body.get("next"), page + 1) if body.get("next") else None
+        next_page = page_of(body.get("next"), page + 1) if body.get("next") else None
         return ListedJobs(
             jobs=jobs,
             next_cursor={"page": next_page} if next_page is not None else None,
@@ -329,16 +281,6 @@ class OvermindAdapter(Adapter):
                 vendor=VENDOR,
             )
         return page
-
-
-def _page_of(next_url: Any, fallback: int) -> int:
-    """The `page` of DRF's absolute `next` URL (fallback: the following page)."""
-    if isinstance(next_url, str):
-        values = parse_qs(urlsplit(next_url).query).get("page", [])
-        page = integer(values[0]) if values else None
-        if page is not None and page >= 1:
-            return page
-    return fallback
 
 
 __all__ = [

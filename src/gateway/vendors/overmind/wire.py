@@ -1,19 +1,20 @@
-"""Readers for Overmind's bodies: job ids, paths and links, summary scores, failure text,
-and Django REST Framework error bodies. Pure and lenient, like `adapters.wire`."""
+"""Readers for Overmind's bodies: job ids, paths and links, summary scores, iterations as
+result rows, failure text, DRF error bodies and page links. Pure and lenient, like
+`adapters.wire`."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from gateway.adapters.base import BackendContext
 from gateway.adapters.identity import asked_id
-from gateway.adapters.wire import dig, number, text
+from gateway.adapters.wire import dig, integer, number, obj, text
 from gateway.errors import UpstreamInvalidResponse
 from gateway.ids import JobRef
-from gateway.schemas import FieldError, Metric, Problem
+from gateway.schemas import FieldError, Metric, Problem, ResultRow
 
 VENDOR: Final = "overmind"
 JSON: Final = "application/json"
@@ -105,3 +106,60 @@ def drf_error_text(body: Any) -> str | None:
         (f"{'.'.join(str(p) for p in e.loc)}: {e.msg}" if e.loc else e.msg) for e in errors[:20]
     ]
     return "; ".join(parts) or None
+
+
+def iteration_row(index: int, payload: Any) -> ResultRow:
+    """One JobIteration: its scores, and its name/verdict/description as data."""
+    iteration = obj(payload)
+    scores = []
+    avg = number(iteration.get("avg_score"))
+    if avg is not None:
+        scores.append(Metric(name="avg_score", value=avg, value_type="number"))
+    dimensions = iteration.get("dimension_scores")
+    unread: dict[str, Any] = {}
+    for name, value in obj(dimensions).items():
+        metric = _dimension_metric(name, value)
+        if metric is None:
+            unread[name] = value
+        else:
+            scores.append(metric)
+    data: dict[str, Any] = {
+        key: iteration[key]
+        for key in ("iteration_name", "status", "description", "order", "created_at", "updated_at")
+        if iteration.get(key) is not None
+    }
+    # dimension_scores is free-form JSON: keep whatever is not a plain score.
+    if unread:
+        data["dimension_scores"] = unread
+    elif dimensions is not None and not isinstance(dimensions, dict):
+        data["dimension_scores"] = dimensions
+    return ResultRow(
+        index=index,
+        id=text(iteration.get("id")),
+        # An iteration's agent code is the candidate it produced.
+        output=text(iteration.get("agent_code")),
+        scores=scores,
+        data=data,
+    )
+
+
+def _dimension_metric(name: str, value: Any) -> Metric | None:
+    group = "dimension_scores"
+    if isinstance(value, bool):
+        return Metric(name=name, value=value, value_type="boolean", group=group)
+    if isinstance(value, str):
+        return Metric(name=name, value=value, value_type="string", group=group)
+    score = number(value)
+    if score is not None:
+        return Metric(name=name, value=score, value_type="number", group=group)
+    return None
+
+
+def page_of(next_url: Any, fallback: int) -> int:
+    """The `page` of DRF's absolute `next` URL (fallback: the following page)."""
+    if isinstance(next_url, str):
+        values = parse_qs(urlsplit(next_url).query).get("page", [])
+        page = integer(values[0]) if values else None
+        if page is not None and page >= 1:
+            return page
+    return fallback

@@ -27,15 +27,16 @@ from gateway.vendors.overmind.sim.data import (
     seed,
     tuning_iterations,
 )
-from gateway.vendors.overmind.sim.forms import JOB_FIELDS, check_body, check_query, parse_time
+from gateway.vendors.overmind.sim.forms import JOB_FIELDS, check_query, parse_time
 from gateway.vendors.overmind.sim.http import (
+    checked_body,
+    collection,
     detail,
     field_errors,
-    in_score_range,
-    not_allowed,
+    item_method_refused,
+    matches,
     ordered,
     page_of,
-    read_object,
     sim_state,
 )
 from gateway.vendors.overmind.sim.iterations import iteration_detail, iterations
@@ -118,14 +119,10 @@ def _job_body(state: SimState, job: SimJob) -> dict[str, Any]:
 
 
 async def jobs(request: Request) -> Response:
-    if request.method in ("GET", "HEAD"):
-        return _list_jobs(request)
-    if request.method == "POST":
-        return await _create_job(request)
-    return not_allowed(request.method, ["GET", "POST"])
+    return await collection(request, _list_jobs, _create_job)
 
 
-def _list_jobs(request: Request) -> Response:
+async def _list_jobs(request: Request) -> Response:
     state = sim_state(request)
     query = request.query_params
     errors = check_query(
@@ -140,30 +137,20 @@ def _list_jobs(request: Request) -> Response:
 
 
 def _job_matches(row: dict[str, Any], query: Any) -> bool:
-    for name in _EXACT_FILTERS:
-        if query.get(name) and str(row.get(name)) != query[name]:
-            return False
-    if query.get("search"):
-        haystack = f"{row.get('prompt_slug') or ''} {row.get('analyzer_model') or ''}"
-        if query["search"].casefold() not in haystack.casefold():
-            return False
     created = parse_time(row["created_at"]) or 0.0
     after, before = query.get("created_after"), query.get("created_before")
     if after and created < (parse_time(after) or -math.inf):
         return False
     if before and created > (parse_time(before) or math.inf):
         return False
-    return in_score_range(row.get("best_score"), query.get("score_min"), query.get("score_max"))
+    return matches(row, query, _EXACT_FILTERS, ("prompt_slug", "analyzer_model"), "best_score")
 
 
 async def _create_job(request: Request) -> Response:
     state = sim_state(request)
-    body = await read_object(request)
-    if isinstance(body, Response):
-        return body
-    clean, errors = check_body(body, JOB_FIELDS)
-    if errors:
-        return field_errors(errors)
+    clean = await checked_body(request, JOB_FIELDS)
+    if isinstance(clean, Response):
+        return clean
     status = clean.pop("status", "pending")
     # A new pending job is picked up and run; one created with another status is a record
     # its client stamps itself (as O4's ApiReporter does).
@@ -177,8 +164,9 @@ async def _create_job(request: Request) -> Response:
 
 
 async def job_detail(request: Request) -> Response:
-    if request.method not in ("GET", "HEAD", "PATCH", "DELETE"):
-        return not_allowed(request.method, ["GET", "PATCH", "DELETE"])
+    refused = item_method_refused(request.method)
+    if refused is not None:
+        return refused
     state = sim_state(request)
     # A non-UUID id fails the lookup like a missing one (DRF's get_object_or_404).
     job = state.jobs.get(request.path_params["job_id"])
@@ -188,12 +176,9 @@ async def job_detail(request: Request) -> Response:
         del state.jobs[job.id]
         return Response(status_code=204)
     if request.method == "PATCH":
-        body = await read_object(request)
-        if isinstance(body, Response):
-            return body
-        clean, errors = check_body(body, JOB_FIELDS)
-        if errors:
-            return field_errors(errors)
+        clean = await checked_body(request, JOB_FIELDS)
+        if isinstance(clean, Response):
+            return clean
         now = state.clock.now()
         if "status" in clean:
             # The status is stamped on the record, whatever it was (no transition rules).

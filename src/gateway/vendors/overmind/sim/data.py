@@ -1,4 +1,4 @@
-"""Overmind simulator data: seeded jobs and how a job renders at a moment of the sim clock.
+"""Overmind simulator data: the seeded jobs (from seeds.yaml) and scripted iterations.
 
 A `SimJob.data` holds the job's vendor fields flat (as `JobFields` of the contract), plus:
 `iterations` (iteration specs, below), `on_completed` / `on_failed` (fields that appear when the
@@ -12,41 +12,28 @@ its scores; None: never), `avg_score`, `dimension_scores`, `description`, `agent
 
 from __future__ import annotations
 
+import copy
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Final
 
 from gateway.simulators.engine import SimState, Stage
+from gateway.simulators.seeds import lifecycle, load_seeds
+from gateway.vendors.overmind.submit import KNOWN_JOB_TYPES
 
 _NAMESPACE = uuid.UUID("6f1c2a9e-3b7d-4e28-a1f5-0c9d8e7b6a50")
+SEEDS: Final[Mapping[str, Any]] = load_seeds(__package__)
 
 # Deterministic ids of the seeded jobs, one per documented status, plus a moving one.
-SEEDED: dict[str, str] = {
-    "pending": "7b1e0c2a-4f3d-4e5a-9c6b-000000000001",
-    "running": "7b1e0c2a-4f3d-4e5a-9c6b-000000000002",
-    "waiting_user": "7b1e0c2a-4f3d-4e5a-9c6b-000000000003",
-    "completed": "7b1e0c2a-4f3d-4e5a-9c6b-000000000004",
-    "failed": "7b1e0c2a-4f3d-4e5a-9c6b-000000000005",
-    "cancelled": "7b1e0c2a-4f3d-4e5a-9c6b-000000000006",
-    "lifecycle": "7b1e0c2a-4f3d-4e5a-9c6b-000000000007",
-}
+SEEDED: Final[dict[str, str]] = {name: str(job["id"]) for name, job in SEEDS["jobs"].items()}
 JOB_STATUSES = ("pending", "running", "completed", "failed", "cancelled", "waiting_user")
 # O1's enum plus the values seen in the 2026-06-12/-18 generated clients (O3): the simulator
 # plays the newer backend.
-JOB_TYPES = (
-    "inference",
-    "uploaded_outputs_setup",
-    "judge_scoring",
-    "prompt_tuning",
-    "model_backtesting",
-    "connector_sync",
-    "langfuse_import",
-    "optimize",
-    "optimize_command",
-)
+JOB_TYPES: Final = KNOWN_JOB_TYPES
 ITERATION_STATUSES = ("keep", "discard", "running")
 
-AGENT = "a1d2c3b4-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
-PROJECT = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
+AGENT: Final = str(SEEDS["base"]["agent"])
+PROJECT: Final = str(SEEDS["base"]["project"])
 
 
 def new_id(state: SimState, kind: str) -> str:
@@ -56,19 +43,21 @@ def new_id(state: SimState, kind: str) -> str:
 
 def iteration_spec(
     iteration_id: str,
+    name: str,
     order: int,
     at: float,
     done: float | None,
     verdict: str,
     avg_score: float,
-    dimensions: dict[str, float] | None,
+    dimensions: Any,
     description: str,
+    agent_code: str = "",
     *,
     scripted: bool = True,
 ) -> dict[str, Any]:
     return {
         "id": iteration_id,
-        "iteration_name": f"iteration_{order}",
+        "iteration_name": name,
         "order": order,
         "at": at,
         "done": done,
@@ -76,7 +65,7 @@ def iteration_spec(
         "avg_score": avg_score,
         "dimension_scores": dimensions,
         "description": description,
-        "agent_code": "",
+        "agent_code": agent_code,
         "scripted": scripted,
     }
 
@@ -92,6 +81,7 @@ def tuning_iterations(job_id: str, start: float, span: float, count: int) -> lis
         specs.append(
             iteration_spec(
                 str(uuid.uuid5(_NAMESPACE, f"{job_id}-iteration-{k}")),
+                f"iteration_{k}",
                 k,
                 start + step * (k - 1),
                 start + step * k,
@@ -105,103 +95,41 @@ def tuning_iterations(job_id: str, start: float, span: float, count: int) -> lis
 
 
 def seed(state: SimState) -> None:
-    """One job per documented status (incl. waiting_user) and one that moves along."""
+    """The jobs of seeds.yaml: one per documented status (incl. waiting_user) and one that
+    moves along."""
     now = state.clock.now()
-    base = {
-        "agent": AGENT,
-        "project": PROJECT,
-        "agent_display_name": "support-triage",
-        "job_type": "prompt_tuning",
-        "prompt_slug": "support-triage-system",
-        "analyzer_model": "claude-sonnet-4",
-        "num_iterations": 3,
-        "candidates_per_iteration": 3,
-        "data_source": "traces",
-        "triggered_by": 42,
-    }
-    state.add_job(SEEDED["pending"], [Stage("pending")], {**base}, created_at=now - 60)
-    running = tuning_iterations(SEEDED["running"], 60, 180, 3)
-    running[-1]["done"] = None  # still being scored: the drifted iteration status `running`
-    state.add_job(
-        SEEDED["running"],
-        [Stage("running")],
-        {**base, "baseline_score": 0.64, "iterations": running},
-        created_at=now - 600,
-    )
-    state.add_job(
-        SEEDED["waiting_user"],
-        [Stage("waiting_user")],
-        {
-            **base,
-            "job_type": "optimize",
-            "baseline_score": 0.64,
-            "iterations": tuning_iterations(SEEDED["waiting_user"], 60, 120, 1),
-            # O4's optimize loop reads result.phase and result.user_prompt while it waits.
-            "result": {"phase": "awaiting_approval", "user_prompt": "Apply the proposed patch?"},
-        },
-        created_at=now - 1200,
-    )
-    state.add_job(
-        SEEDED["completed"],
-        [Stage("completed")],
-        {
-            **base,
-            "baseline_score": 0.64,
-            "celery_task_id": "5b0f0c7e-2c1a-4d55-9a57-3f1e2d0c4b6a",
-            "iterations": tuning_iterations(SEEDED["completed"], 60, 240, 3),
-            "on_completed": _final_fields("iteration_3"),
-        },
-        created_at=now - 3600,
-    )
-    state.add_job(
-        SEEDED["failed"],
-        [Stage("failed")],
-        {
-            **base,
-            "job_type": "judge_scoring",
-            "on_failed": {
-                "error": "dataset has no eval rows",
-                "report_markdown": "Run failed: dataset has no eval rows",
-            },
-        },
-        created_at=now - 7200,
-    )
-    state.add_job(
-        SEEDED["cancelled"],
-        [Stage("cancelled")],
-        {**base, "job_type": "model_backtesting"},
-        created_at=now - 5400,
-    )
-    state.add_job(
-        SEEDED["lifecycle"],
-        moving_lifecycle(),
-        {
-            **base,
-            "baseline_score": 0.64,
-            "iterations": tuning_iterations(SEEDED["lifecycle"], 2.0, 5.0, 3),
-            "on_completed": _final_fields("iteration_3"),
-        },
-        created_at=now,
-    )
+    for job in SEEDS["jobs"].values():
+        job_id = str(job["id"])
+        stages = list(lifecycle(job["lifecycle"]))
+        # A copy: the job's iterations and fields change under PATCH and POST.
+        data = copy.deepcopy({**SEEDS["base"], **job.get("fields", {})})
+        if "iterations" in data:
+            data["iterations"] = _seeded_iterations(job_id, data["iterations"])
+        if any(stage.status == "completed" for stage in stages):
+            data["on_completed"] = finished_work(data.get("iterations", []))
+        state.add_job(job_id, stages, data, created_at=now - float(job["created"]))
+
+
+def _seeded_iterations(job_id: str, script: Mapping[str, Any]) -> list[dict[str, Any]]:
+    specs = tuning_iterations(job_id, script["start"], script["span"], int(script["count"]))
+    if script.get("last_scoring"):
+        specs[-1]["done"] = None  # still being scored: the drifted iteration status `running`
+    return specs
 
 
 def moving_lifecycle() -> list[Stage]:
-    """pending 2 s -> running 5 s -> completed."""
-    return [Stage("pending", 2.0), Stage("running", 5.0), Stage("completed")]
+    """pending 2 s -> running 5 s -> completed (seeds.yaml `moving_lifecycle`)."""
+    return list(lifecycle(SEEDS["moving_lifecycle"]))
 
 
 def finished_work(iterations: list[dict[str, Any]]) -> dict[str, Any]:
-    """The fields a submitted job gains when it completes: its best kept iteration's report."""
+    """The fields a job gains when it completes: its best kept iteration's report."""
     kept = [spec for spec in iterations if spec.get("verdict") == "keep"]
     if not kept:
         return {"report_markdown": "# Optimisation report\n\nNo iteration beat the baseline."}
-    best = max(kept, key=lambda spec: float(spec["avg_score"]))
-    return _final_fields(str(best["iteration_name"]))
-
-
-def _final_fields(best_iteration: str) -> dict[str, Any]:
+    best = str(max(kept, key=lambda spec: float(spec["avg_score"]))["iteration_name"])
     return {
         "best_agent_code": 'SYSTEM_PROMPT = "You are a support triage agent..."',
-        "report_markdown": f"# Optimisation report\n\nBest iteration: {best_iteration}.",
-        "result": {"best_iteration": best_iteration},
+        "report_markdown": f"# Optimisation report\n\nBest iteration: {best}.",
+        "result": {"best_iteration": best},
     }

@@ -1,10 +1,10 @@
 """Overmind simulator HTTP pieces shared by its routes: Django REST Framework's answers,
-its JSON parser, page-number paging and ordering."""
+its JSON parser and serializer checks, page-number paging, filtering and ordering."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,11 +13,12 @@ from starlette.responses import JSONResponse, Response
 
 from gateway import jsonbound
 from gateway.simulators.engine import SimState
-from gateway.vendors.overmind.sim.forms import Errors, not_a_dict
+from gateway.vendors.overmind.sim.forms import Check, Errors, check_body, not_a_dict
 
 DEFAULT_PAGE_SIZE = 20  # unknown for the real service (API.md: "Default page size unknown")
 MAX_PAGE_SIZE = 100
 SELECT_VALID = "Select a valid choice. That choice is not one of the available choices."
+View = Callable[[Request], Awaitable[Response]]
 
 
 def sim_state(request: Request) -> SimState:
@@ -39,6 +40,39 @@ def not_allowed(method: str, allowed: Sequence[str]) -> Response:
     return detail(
         405, f'Method "{method}" not allowed.', headers={"Allow": ", ".join([*allowed, "HEAD"])}
     )
+
+
+async def collection(request: Request, list_view: View, create_view: View) -> Response:
+    """A DRF list route: GET lists, POST creates, anything else is a 405."""
+    if request.method in ("GET", "HEAD"):
+        return await list_view(request)
+    if request.method == "POST":
+        return await create_view(request)
+    return not_allowed(request.method, ["GET", "POST"])
+
+
+def item_method_refused(method: str) -> Response | None:
+    """DRF's 405 for a detail route (GET, PATCH, DELETE); None for those."""
+    if method in ("GET", "HEAD", "PATCH", "DELETE"):
+        return None
+    return not_allowed(method, ["GET", "PATCH", "DELETE"])
+
+
+async def checked_body(
+    request: Request,
+    fields: Mapping[str, Check],
+    required: tuple[str, ...] = (),
+    more_errors: Callable[[dict[str, Any]], Errors] | None = None,
+) -> dict[str, Any] | Response:
+    """The body's writable fields as the serializer stores them, or DRF's 400 (415) answer;
+    `more_errors` adds the checks that need the simulator's state (foreign keys)."""
+    body = await read_object(request)
+    if isinstance(body, Response):
+        return body
+    clean, errors = check_body(body, fields, required)
+    if more_errors is not None:
+        errors.update(more_errors(clean))
+    return field_errors(errors) if errors else clean
 
 
 async def read_object(request: Request) -> dict[str, Any] | Response:
@@ -113,6 +147,25 @@ def ordered(
         present.sort(key=lambda r: r[name], reverse=field.startswith("-"))
         rows = present + missing
     return rows
+
+
+def matches(
+    row: Mapping[str, Any],
+    query: Mapping[str, str],
+    exact: tuple[str, ...],
+    searched: tuple[str, ...],
+    score: str,
+) -> bool:
+    """django-filter's exact filters, DRF's SearchFilter (case-insensitive, over `searched`)
+    and the score_min/score_max range on `score`."""
+    for name in exact:
+        if query.get(name) and str(row.get(name)) != query[name]:
+            return False
+    if query.get("search"):
+        haystack = " ".join(str(row.get(name) or "") for name in searched)
+        if query["search"].casefold() not in haystack.casefold():
+            return False
+    return in_score_range(row.get(score), query.get("score_min"), query.get("score_max"))
 
 
 def in_score_range(score: Any, low: str | None, high: str | None) -> bool:

@@ -1,5 +1,5 @@
 """Overmind simulator rendering: a job and its iterations as the API shows them at a moment
-of the sim clock (see overmind_data for what `SimJob.data` holds)."""
+of the sim clock (see sim/data.py for what `SimJob.data` holds)."""
 
 from __future__ import annotations
 
