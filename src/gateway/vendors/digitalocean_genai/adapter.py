@@ -1,9 +1,10 @@
 """DigitalOcean GenAI Platform agent evaluation runs (vendor-apis/digitalocean-genai/API.md).
 
 A job is one evaluation run (`/v2/gen-ai/evaluation_runs/{evaluation_run_uuid}`); submitting
-creates one run per agent (the field mapping is in digitalocean_genai_submit). Every field
-of the vendor's schemas is optional, uint64 counters arrive as strings, and the run status
-enum has two running sub-stages that stay visible in `vendor_status` and `message`.
+creates one run per agent (the field mapping is in `submit`). Every field of the vendor's
+schemas is optional, uint64 counters arrive as strings, and the run status enum has two
+running sub-stages that stay visible in `vendor_status` and `message`. Runs and results
+pages are translated in `jobs` and `rows` (pure); this module is the calls and their order.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from gateway.adapters.base import Adapter, BackendContext
-from gateway.adapters.identity import asked_id
+from gateway.adapters.base import Adapter
 from gateway.adapters.tables import ErrorRule, StatusTable
-from gateway.adapters.wire import dig, integer, items, obj, text, timestamp
+from gateway.adapters.wire import dig, integer, items, obj, text
 from gateway.contract import (
     DEFAULT_RESULT_PAGE_SIZE,
     ListedJobs,
@@ -24,11 +24,18 @@ from gateway.contract import (
     ResultPage,
     ResultQuery,
 )
-from gateway.errors import GatewayError, InvalidRequest, JobNotReady, UpstreamInvalidResponse
+from gateway.errors import GatewayError, InvalidRequest, JobNotReady
 from gateway.ids import JobRef
-from gateway.schemas import RESULT_READY_STATUSES, Job, JobStatus, Link, Result, SubmitRequest
+from gateway.schemas import RESULT_READY_STATUSES, Job, Result, SubmitRequest
+from gateway.vendors.digitalocean_genai.jobs import (
+    STATUS_TABLE,
+    VENDOR,
+    run_of,
+    run_path,
+    to_job,
+    to_result,
+)
 from gateway.vendors.digitalocean_genai.rows import (
-    MAX_PER_PAGE,
     STAR_METRIC_GROUP,
     ResultsCursor,
     fingerprint,
@@ -38,7 +45,8 @@ from gateway.vendors.digitalocean_genai.rows import (
     to_metric,
     to_row,
 )
-from gateway.vendors.digitalocean_genai.submit import RUNS_PATH, created_run_uuids, to_submission
+from gateway.vendors.digitalocean_genai.spec import MAX_PER_PAGE, RUNS_PATH, TEST_CASES_PATH
+from gateway.vendors.digitalocean_genai.submit import created_run_uuids, to_submission
 
 __all__ = [
     "STAR_METRIC_GROUP",
@@ -51,20 +59,6 @@ __all__ = [
     "to_result",
     "to_row",
 ]
-
-VENDOR = "digitalocean-genai"
-TEST_CASES_PATH = "/v2/gen-ai/evaluation_test_cases"
-
-STATUS_TABLE = StatusTable.of(
-    queued=["EVALUATION_RUN_QUEUED"],
-    running=["EVALUATION_RUN_RUNNING_DATASET", "EVALUATION_RUN_EVALUATING_RESULTS"],
-    cancelling=["EVALUATION_RUN_CANCELLING"],
-    succeeded=["EVALUATION_RUN_SUCCESSFUL"],
-    partially_succeeded=["EVALUATION_RUN_PARTIALLY_SUCCESSFUL"],
-    failed=["EVALUATION_RUN_FAILED"],
-    cancelled=["EVALUATION_RUN_CANCELLED"],
-    unknown=["EVALUATION_RUN_STATUS_UNSPECIFIED"],
-)
 
 # DigitalOcean's error `id` mirrors the HTTP status one to one (not_found, unauthorized,
 # too_many_requests, server_error, bad_request, forbidden) and its messages are fixed per
@@ -86,96 +80,6 @@ ERROR_TABLE: tuple[ErrorRule, ...] = (
         send=SEND_IDS,
     ),
 )
-
-# The sub-stages of `running`, spelled out for people reading the job.
-STAGE_MESSAGES: dict[str, str] = {
-    "evaluation_run_running_dataset": "running the test case dataset through the agent",
-    "evaluation_run_evaluating_results": "evaluating the agent's answers",
-}
-
-
-def run_path(run_uuid: str) -> str:
-    return f"{RUNS_PATH}/{quote(run_uuid, safe='')}"
-
-
-def _run_of(payload: Any) -> dict[str, Any]:
-    """The run object from `{evaluation_run: {...}}` or a bare run (list entries are bare)."""
-    body = obj(payload)
-    wrapped = body.get("evaluation_run")
-    return wrapped if isinstance(wrapped, dict) else body
-
-
-def to_job(ctx: BackendContext, payload: Any, hint: JobRef | None = None) -> Job:
-    """`{evaluation_run: APIEvaluationRun}` (or a bare run) -> Job."""
-    run = _run_of(payload)
-    # The run asked for is the run answered about (a disagreeing body stays under raw).
-    asked = hint.parts[0] if hint is not None and hint.parts else None
-    run_uuid = asked_id(ctx, text(run.get("evaluation_run_uuid")), asked)
-    if run_uuid is None:
-        raise UpstreamInvalidResponse(
-            f"{ctx.vendor} answered without an evaluation run",
-            backend=ctx.backend,
-            vendor=ctx.vendor,
-        )
-    word = run.get("status")
-    vendor_status = word if isinstance(word, str) and word.strip() else None
-    status = STATUS_TABLE.lookup(vendor_status)
-    error_description = text(run.get("error_description"))
-    message = error_description
-    if message is None and vendor_status is not None:
-        message = STAGE_MESSAGES.get(vendor_status.strip().casefold())
-    error = None
-    if status is JobStatus.FAILED:
-        error = ctx.failure(
-            error_description,
-            {"status": vendor_status, "error_description": error_description},
-        )
-    return Job(
-        id=ctx.job_id(run_uuid),
-        backend=ctx.backend,
-        vendor=VENDOR,
-        api_version=ctx.api_version,
-        vendor_job_id=run_uuid,
-        name=text(run.get("run_name")),
-        status=status,
-        vendor_status=vendor_status,
-        created_at=timestamp(run.get("queued_at")),
-        started_at=timestamp(run.get("started_at")),
-        finished_at=timestamp(run.get("finished_at")),
-        message=message,
-        error=error,
-        metrics=run_metrics(run),
-        links=[
-            Link(rel="self", href=ctx.url(run_path(run_uuid)), media_type="application/json"),
-            Link(
-                rel="results",
-                href=ctx.url(f"{run_path(run_uuid)}/results"),
-                media_type="application/json",
-            ),
-        ],
-        raw=obj(payload) or None,
-    )
-
-
-def to_result(
-    ctx: BackendContext, payload: Any, hint: JobRef | None = None, *, first_row: int = 0
-) -> Result:
-    """Results pages (`{evaluation_run, prompts, links, meta}`, one or a list) -> Result; rows
-    are numbered from `first_row` (the rows of the pages before)."""
-    pages = [obj(p) for p in payload] if isinstance(payload, list) else [obj(payload)]
-    first = pages[0] if pages else {}
-    job = to_job(ctx, first.get("evaluation_run"), hint)
-    prompts = [p for page in pages for p in items(page.get("prompts"))]
-    return Result(
-        job_id=job.id,
-        backend=ctx.backend,
-        vendor=VENDOR,
-        status=job.status,
-        metrics=job.metrics,
-        rows=[to_row(first_row + i, p) for i, p in enumerate(prompts)],
-        artifacts=[link for link in job.links if link.rel == "results"],
-        raw={"pages": pages},
-    )
 
 
 class DigitalOceanAdapter(Adapter):
@@ -212,8 +116,8 @@ class DigitalOceanAdapter(Adapter):
     async def get_result_page(self, ref: JobRef, query: ResultQuery) -> ResultPage:
         """One vendor results page per caller page: never a walk over all of them, so a
         read costs one results call (plus, on a first page that claims more, the job when
-        the page lacks it and the test case for its row count). See digitalocean_genai_rows
-        for the evidence the walk stops on."""
+        the page lacks it and the test case for its row count). See `rows` for the evidence
+        the walk stops on."""
         cursor = ResultsCursor.parse(query.cursor) if query.cursor is not None else None
         number = cursor.page if cursor else 1
         per_page = cursor.per_page if cursor else max(1, min(query.page_size, MAX_PER_PAGE))
@@ -260,7 +164,7 @@ class DigitalOceanAdapter(Adapter):
                 job_id=job.id,
                 job_status=job.status.value,
             )
-        return _run_of(job.raw)
+        return run_of(job.raw)
 
     async def _row_count(self, run: Mapping[str, Any]) -> int | None:
         """The rows of the run's test case dataset (`dataset.row_count`), or None when the

@@ -19,9 +19,7 @@ from gateway.adapters.result_pages import cursor_int
 from gateway.adapters.wire import boolean, dig, integer, items, number, obj, text
 from gateway.errors import InvalidRequest
 from gateway.schemas import Metric, ResultRow
-
-MAX_PER_PAGE = 200  # the vendor's documented maximum per_page
-
+from gateway.vendors.digitalocean_genai.spec import MAX_PER_PAGE
 
 ValueType = Literal["number", "percentage", "string", "boolean"]
 _VALUE_TYPES: dict[str, ValueType] = {

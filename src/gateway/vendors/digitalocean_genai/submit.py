@@ -33,7 +33,6 @@ from gateway.adapters.base import BackendContext, refusal
 from gateway.errors import UpstreamInvalidResponse
 from gateway.schemas import SubmitRequest
 
-RUNS_PATH = "/v2/gen-ai/evaluation_runs"
 SEND_AGENT = (
     "DigitalOcean evaluates agents only, not models; send each agent as"
     " {type: agent, agent: <agent uuid>} (the uuid is on the agent's page in the DigitalOcean"

@@ -3,7 +3,7 @@
 Paths, bodies and errors follow the spec: 200 for every operation (POSTs too), the shared
 `{id, message, request_id}` error envelope for every failure, and `ratelimit-limit`,
 `ratelimit-remaining`, `ratelimit-reset` (epoch seconds on the simulator clock) plus an
-`x-request-id` on every answer (see digitalocean_genai_http). There is no cancel: the spec
+`x-request-id` on every answer (see `sim.http`). There is no cancel: the spec
 has none for agent evaluation runs.
 """
 
@@ -18,15 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from gateway.simulators.app import VendorSim
 from gateway.simulators.engine import Fault, SimJob, SimState, Stage
-from gateway.vendors.digitalocean_genai.sim.data import (
-    EVALUATING,
-    QUEUED,
-    RUNNING_DATASET,
-    SUCCESSFUL,
-    add_run,
-    seed,
-    store_of,
-)
+from gateway.vendors.digitalocean_genai.sim.data import CREATED_LIFECYCLE, add_run, seed, store_of
 from gateway.vendors.digitalocean_genai.sim.http import (
     BAD_BODY,
     NOT_FOUND,
@@ -48,16 +40,15 @@ from gateway.vendors.digitalocean_genai.sim.test_cases import (
     list_test_cases,
     update_test_case_route,
 )
+from gateway.vendors.digitalocean_genai.spec import (
+    BASE_PATH,
+    MAX_PER_PAGE,
+    METRICS_PATH,
+    RUNS_PATH,
+    TEST_CASES_PATH,
+)
 
-BASE = "/v2/gen-ai"
-DEFAULT_PER_PAGE, MAX_PER_PAGE = 20, 200
-# What a run started through the API goes through.
-CREATED_LIFECYCLE = [
-    Stage(QUEUED, 2),
-    Stage(RUNNING_DATASET, 5),
-    Stage(EVALUATING, 3),
-    Stage(SUCCESSFUL),
-]
+DEFAULT_PER_PAGE = 20
 
 
 def rate_limited(state: SimState, fault: Fault) -> Response:
@@ -181,34 +172,28 @@ async def not_found(request: Request) -> Response:
 
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-ROUTES: list[BaseRoute] = [
-    Route(f"{BASE}/evaluation_runs", create_runs, methods=["POST"]),
-    Route(f"{BASE}/evaluation_runs/{{evaluation_run_uuid}}", get_run, methods=["GET"]),
-    Route(f"{BASE}/evaluation_runs/{{evaluation_run_uuid}}/results", get_results, methods=["GET"]),
-    Route(
-        f"{BASE}/evaluation_runs/{{evaluation_run_uuid}}/results/{{prompt_id}}",
-        get_prompt_result,
-        methods=["GET"],
-    ),
-    Route(f"{BASE}/evaluation_test_cases", list_test_cases, methods=["GET"]),
-    Route(f"{BASE}/evaluation_test_cases", create_test_case, methods=["POST"]),
-    Route(f"{BASE}/evaluation_test_cases/{{test_case_uuid}}", get_test_case, methods=["GET"]),
-    Route(
-        f"{BASE}/evaluation_test_cases/{{test_case_uuid}}",
-        update_test_case_route,
-        methods=["PUT"],
-    ),
-    Route(
-        f"{BASE}/evaluation_test_cases/{{evaluation_test_case_uuid}}/evaluation_runs",
+RUN_PATH = f"{RUNS_PATH}/{{evaluation_run_uuid}}"
+TEST_CASE_PATH = f"{TEST_CASES_PATH}/{{test_case_uuid}}"
+# (path, method, endpoint) of every documented operation, in matching order.
+ENDPOINTS = (
+    (RUNS_PATH, "POST", create_runs),
+    (RUN_PATH, "GET", get_run),
+    (f"{RUN_PATH}/results", "GET", get_results),
+    (f"{RUN_PATH}/results/{{prompt_id}}", "GET", get_prompt_result),
+    (TEST_CASES_PATH, "GET", list_test_cases),
+    (TEST_CASES_PATH, "POST", create_test_case),
+    (TEST_CASE_PATH, "GET", get_test_case),
+    (TEST_CASE_PATH, "PUT", update_test_case_route),
+    (
+        f"{TEST_CASES_PATH}/{{evaluation_test_case_uuid}}/evaluation_runs",
+        "GET",
         list_runs_of_test_case,
-        methods=["GET"],
     ),
-    Route(
-        f"{BASE}/workspaces/{{workspace_uuid}}/evaluation_test_cases",
-        list_test_cases,
-        methods=["GET"],
-    ),
-    Route(f"{BASE}/evaluation_metrics", list_metrics, methods=["GET"]),
+    (f"{BASE_PATH}/workspaces/{{workspace_uuid}}/evaluation_test_cases", "GET", list_test_cases),
+    (METRICS_PATH, "GET", list_metrics),
+)
+ROUTES: list[BaseRoute] = [
+    *(Route(path, endpoint, methods=[method]) for path, method, endpoint in ENDPOINTS),
     # Anything else (unknown paths, trailing slashes, other methods) is DigitalOcean's 404.
     Route("/{path:path}", not_found, methods=ALL_METHODS),
 ]

@@ -1,5 +1,5 @@
-"""DigitalOcean GenAI simulator data: metric catalog, datasets, test cases, seeded runs, and
-how a run and its prompt results are rendered (shapes from vendor-apis/digitalocean-genai).
+"""DigitalOcean GenAI simulator data: the metric catalog, datasets, test cases and seeded runs
+of sim/seeds.yaml, and the store of test cases (shapes from vendor-apis/digitalocean-genai).
 
 Values stay inside what gradient 3.12.2 can parse where the spec leaves a choice (no
 METRIC_TYPE_MODEL_*, no TRACE_SPAN_TYPE_WORKFLOW), while keeping the spec's newer fields
@@ -8,33 +8,17 @@ METRIC_TYPE_MODEL_*, no TRACE_SPAN_TYPE_WORKFLOW), while keeping the spec's newe
 
 from __future__ import annotations
 
+import copy
 import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from gateway.simulators.engine import SimJob, SimState, Stage
+from gateway.simulators.seeds import lifecycle, load_seeds
+from gateway.vendors.digitalocean_genai.spec import PARTIAL, RUN_STATUSES, SUCCESSFUL
 
-QUEUED = "EVALUATION_RUN_QUEUED"
-RUNNING_DATASET = "EVALUATION_RUN_RUNNING_DATASET"
-EVALUATING = "EVALUATION_RUN_EVALUATING_RESULTS"
-CANCELLING = "EVALUATION_RUN_CANCELLING"
-CANCELLED = "EVALUATION_RUN_CANCELLED"
-SUCCESSFUL = "EVALUATION_RUN_SUCCESSFUL"
-PARTIAL = "EVALUATION_RUN_PARTIALLY_SUCCESSFUL"
-FAILED = "EVALUATION_RUN_FAILED"
-UNSPECIFIED = "EVALUATION_RUN_STATUS_UNSPECIFIED"
-RUN_STATUSES = (
-    UNSPECIFIED,
-    QUEUED,
-    RUNNING_DATASET,
-    EVALUATING,
-    CANCELLING,
-    CANCELLED,
-    SUCCESSFUL,
-    PARTIAL,
-    FAILED,
-)
+SEEDS: Final = load_seeds(__package__)
 WITH_RESULTS = (SUCCESSFUL, PARTIAL)
 JUDGE_TIMEOUT = "judge model timed out"
 
@@ -46,76 +30,22 @@ AGENTS = {
 }
 DEFAULT_AGENT = "1b418231-b7d6-11ef-bf8f-4e013e2ddde4"
 
-CORRECTNESS = "0f2e9a7c-5b1d-11ef-bf8f-4e013e2ddde4"
-ADHERENCE = "1a3b5c7d-5b1d-11ef-bf8f-4e013e2ddde4"
-TOXICITY = "2b4c6d8e-5b1d-11ef-bf8f-4e013e2ddde4"
-TONE = "3c5d7e9f-5b1d-11ef-bf8f-4e013e2ddde4"
-METRICS: dict[str, dict[str, Any]] = {
-    CORRECTNESS: {
-        "metric_uuid": CORRECTNESS,
-        "metric_name": "Correctness (general hallucinations)",
-        "description": "Measures how factually accurate the agent's response is without context.",
-        "category": "METRIC_CATEGORY_CORRECTNESS",
-        "metric_type": "METRIC_TYPE_GENERAL_QUALITY",
-        "metric_value_type": "METRIC_VALUE_TYPE_PERCENTAGE",
-        "range_min": 0,
-        "range_max": 100,
-        "inverted": False,
-        "is_metric_goal": True,
-        "metric_rank": 1,
-        "evaluation_scope": "EVALUATION_SCOPE_AGENT",
-        "source": "EVALUATION_METRIC_SOURCE_BUILTIN",
-        "associated_presets": [],
-    },
-    ADHERENCE: {
-        "metric_uuid": ADHERENCE,
-        "metric_name": "Context adherence",
-        "description": "Measures whether the agent stays within the retrieved context.",
-        "category": "METRIC_CATEGORY_CONTEXT_QUALITY",
-        "metric_type": "METRIC_TYPE_RAG_AND_TOOL",
-        "metric_value_type": "METRIC_VALUE_TYPE_NUMBER",
-        "range_min": 0,
-        "range_max": 1,
-        "inverted": False,
-        "is_metric_goal": True,
-        "metric_rank": 2,
-        "evaluation_scope": "EVALUATION_SCOPE_AGENT",
-        "source": "EVALUATION_METRIC_SOURCE_BUILTIN",
-    },
-    TONE: {
-        "metric_uuid": TONE,
-        "metric_name": "Tone",
-        "description": "Classifies the emotional tone of the response.",
-        "category": "METRIC_CATEGORY_USER_OUTCOMES",
-        "metric_type": "METRIC_TYPE_GENERAL_QUALITY",
-        "metric_value_type": "METRIC_VALUE_TYPE_STRING",
-        "inverted": False,
-        "is_metric_goal": False,
-        "metric_rank": 4,
-        "evaluation_scope": "EVALUATION_SCOPE_AGENT",
-        "source": "EVALUATION_METRIC_SOURCE_BUILTIN",
-    },
-    TOXICITY: {
-        "metric_uuid": TOXICITY,
-        "metric_name": "Toxicity",
-        "description": "Flags hateful, offensive, or harmful content.",
-        "category": "METRIC_CATEGORY_SAFETY_AND_SECURITY",
-        "metric_type": "METRIC_TYPE_GENERAL_QUALITY",
-        "metric_value_type": "METRIC_VALUE_TYPE_PERCENTAGE",
-        "range_min": 0,
-        "range_max": 100,
-        "inverted": True,
-        "is_metric_goal": False,
-        "metric_rank": 5,
-        "evaluation_scope": "EVALUATION_SCOPE_AGENT",
-        "source": "EVALUATION_METRIC_SOURCE_BUILTIN",
-    },
-}
+# metric key in seeds.yaml -> metric uuid; the catalog by uuid, in its order.
+METRIC_IDS: Final[dict[str, str]] = {k: m["metric_uuid"] for k, m in SEEDS["metrics"].items()}
+METRICS: Final[dict[str, dict[str, Any]]] = {m["metric_uuid"]: m for m in SEEDS["metrics"].values()}
+CORRECTNESS, ADHERENCE = METRIC_IDS["correctness"], METRIC_IDS["adherence"]
+TONE, TOXICITY = METRIC_IDS["tone"], METRIC_IDS["toxicity"]
 
-# A dataset row: input, ground truth, the agent's answer, and what the judges score it
-# (correctness %, context adherence 0..1, tone, toxicity %).
-Row = tuple[str, str, str, float, float, str, float]
-SCORE_COLUMNS = {CORRECTNESS: 3, ADHERENCE: 4, TONE: 5, TOXICITY: 6}
+
+@dataclass(frozen=True)
+class Row:
+    """A dataset row: input, ground truth, the agent's answer, and the judges' score of it
+    per metric uuid."""
+
+    input: str
+    ground_truth: str
+    output: str
+    scores: dict[str, float | str]
 
 
 @dataclass(frozen=True)
@@ -124,24 +54,33 @@ class Dataset:
     rows: list[Row]
 
 
-SUPPORT_REGRESSION = "11efb7d6-cdb5-6388-bf8f-4e013e2ddde4"
-REFUND_POLICY = "22efb7d6-cdb5-6388-bf8f-4e013e2ddde4"
-EMPTY_SUITE = "33efb7d6-cdb5-6388-bf8f-4e013e2ddde4"
-SUPPORT_FAQ = "5e6f7a8b-b7d6-11ef-bf8f-4e013e2ddde4"
-DATASETS: dict[str, Dataset] = {
-    SUPPORT_FAQ: Dataset("support-faq.csv", [
-        ("How do I reset my password?", "Go to Settings > Security > Reset password.",
-         "Open Settings > Security and choose Reset password.", 95.0, 0.97, "Neutral", 0.0),
-        ("What is your refund window?", "30 days.",
-         "Refunds are available within 60 days.", 20.0, 0.4, "Neutral", 0.0),
-        ("Can I change my plan mid-cycle?", "Yes; the change is prorated.",
-         "Yes, plan changes are prorated to the day.", 92.5, 0.9, "Friendly", 0.0),
-        ("Do you offer phone support?", "Only on the Business plan.",
-         "Phone support comes with the Business plan.", 97.0, 0.95, "Neutral", 0.0),
-        ("How do I delete my account?", "Settings > Account > Delete account.",
-         "Go to Settings > Account and pick Delete account.", 90.0, 0.88, "Neutral", 1.5),
-    ]),
-}  # fmt: skip
+def _dataset(entry: dict[str, Any]) -> Dataset:
+    rows = [
+        Row(
+            row["input"],
+            row["ground_truth"],
+            row["output"],
+            {METRIC_IDS[key]: score for key, score in row["scores"].items()},
+        )
+        for row in entry["rows"]
+    ]
+    return Dataset(entry["name"], rows)
+
+
+DATASETS: Final = {d["dataset_uuid"]: _dataset(d) for d in SEEDS["datasets"].values()}
+SUPPORT_FAQ: Final[str] = SEEDS["datasets"]["support_faq"]["dataset_uuid"]
+_CASES: Final[dict[str, dict[str, Any]]] = SEEDS["test_cases"]
+SUPPORT_REGRESSION: Final[str] = _CASES["support_regression"]["test_case_uuid"]
+REFUND_POLICY: Final[str] = _CASES["refund_policy"]["test_case_uuid"]
+EMPTY_SUITE: Final[str] = _CASES["empty_suite"]["test_case_uuid"]
+# The seeded runs: status each shows -> its uuid (in the spec's order of statuses), and the
+# one that moves.
+_SHOWN: Final = {run["lifecycle"][-1]["status"]: run for run in SEEDS["runs"]}
+SEEDED_RUNS: Final[dict[str, str]] = {s: _SHOWN[s]["evaluation_run_uuid"] for s in RUN_STATUSES}
+MOVING_RUN: Final[str] = SEEDS["moving_run"]["evaluation_run_uuid"]
+MOVING_LIFECYCLE: Final = list(lifecycle(SEEDS["moving_run"]["lifecycle"]))
+# What a run started through the API goes through.
+CREATED_LIFECYCLE: Final = list(lifecycle(SEEDS["created_lifecycle"]))
 
 
 def dataset_of(case: dict[str, Any]) -> Dataset:
@@ -287,99 +226,28 @@ def case_version(state: SimState, job: SimJob) -> dict[str, Any]:
     return versions[-1] if versions else default_case(state)
 
 
-def _run_uuid(prefix: str) -> str:
-    return f"{prefix}-b351-11ef-bf8f-4e013e2ddde4"
-
-
-# One seeded run per documented status (static lifecycles that started in the past), plus
-# one that moves: status -> (run uuid, lifecycle, seconds ago it was queued).
-SEEDED_RUNS: dict[str, str] = {
-    UNSPECIFIED: _run_uuid("a0000000"),
-    QUEUED: _run_uuid("a1000000"),
-    RUNNING_DATASET: _run_uuid("a2000000"),
-    EVALUATING: _run_uuid("a3000000"),
-    CANCELLING: _run_uuid("a4000000"),
-    CANCELLED: _run_uuid("a5000000"),
-    SUCCESSFUL: _run_uuid("9758a232"),
-    PARTIAL: _run_uuid("a7000000"),
-    FAILED: _run_uuid("a8000000"),
-}
-MOVING_RUN = _run_uuid("ab000000")
-MOVING_LIFECYCLE = [
-    Stage(QUEUED, 2),
-    Stage(RUNNING_DATASET, 3),
-    Stage(EVALUATING, 2),
-    Stage(SUCCESSFUL),
-]
-_STATIC: dict[str, tuple[list[Stage], float]] = {
-    UNSPECIFIED: ([Stage(UNSPECIFIED)], 60),
-    QUEUED: ([Stage(QUEUED)], 30),
-    RUNNING_DATASET: ([Stage(QUEUED, 7), Stage(RUNNING_DATASET)], 120),
-    EVALUATING: ([Stage(QUEUED, 5), Stage(RUNNING_DATASET, 200), Stage(EVALUATING)], 600),
-    CANCELLING: ([Stage(QUEUED, 5), Stage(RUNNING_DATASET, 60), Stage(CANCELLING)], 300),
-    CANCELLED: ([Stage(QUEUED, 7), Stage(RUNNING_DATASET, 65), Stage(CANCELLED)], 7200),
-    SUCCESSFUL: (
-        [Stage(QUEUED, 7), Stage(RUNNING_DATASET, 180), Stage(EVALUATING, 84), Stage(SUCCESSFUL)],
-        86400,
-    ),
-    PARTIAL: (
-        [Stage(QUEUED, 7), Stage(RUNNING_DATASET, 200), Stage(EVALUATING, 88), Stage(PARTIAL)],
-        3600,
-    ),
-    FAILED: ([Stage(QUEUED, 7), Stage(RUNNING_DATASET, 34), Stage(FAILED)], 43200),
-}
-# Which test case (and version of it) each seeded run belongs to.
-_SEED_PLACES: dict[str, tuple[str, int]] = {
-    SUCCESSFUL: (SUPPORT_REGRESSION, 1),
-    FAILED: (SUPPORT_REGRESSION, 1),
-    QUEUED: (SUPPORT_REGRESSION, 2),
-    RUNNING_DATASET: (SUPPORT_REGRESSION, 2),
-    EVALUATING: (SUPPORT_REGRESSION, 2),
-    PARTIAL: (SUPPORT_REGRESSION, 2),
-    CANCELLING: (REFUND_POLICY, 1),
-    CANCELLED: (REFUND_POLICY, 1),
-    UNSPECIFIED: (REFUND_POLICY, 1),
-}
-
-
 def seed(state: SimState) -> None:
-    """Three test cases (one without runs), a run per status and one moving run."""
+    """The test cases and runs of sim/seeds.yaml: each test case version's runs are made
+    before its next version, and the moving run last."""
     state.extras["digitalocean-genai"] = DOStore()
     now = state.clock.now()
-    regression_fields = {
-        "name": "support-regression",
-        "description": "Regression suite for the support agent",
-        "metrics": [CORRECTNESS, ADHERENCE, TONE, TOXICITY],
-        "star_metric": {
-            "metric_uuid": CORRECTNESS,
-            "name": METRICS[CORRECTNESS]["metric_name"],
-            "success_threshold_pct": 75,
-        },
-    }
-    add_test_case(state, SUPPORT_REGRESSION, regression_fields)
-    add_test_case(
-        state,
-        REFUND_POLICY,
-        {"name": "refund-policy", "description": "Refund answers", "metrics": [CORRECTNESS]},
-    )
-    add_test_case(state, EMPTY_SUITE, {"name": "empty-suite", "description": "Not run yet"})
-    for version in (1, 2):
-        if version == 2:
-            update_test_case(state, SUPPORT_REGRESSION, {"description": "Regression suite, v2"})
-        for status, (case_uuid, case_version) in _SEED_PLACES.items():
-            if case_version != version:
-                continue
-            lifecycle, age = _STATIC[status]
-            data: dict[str, Any] = {
-                "test_case_uuid": case_uuid,
-                "run_name": f"seeded-{status.removeprefix('EVALUATION_RUN_').lower()}",
-            }
-            if status == PARTIAL:
-                data["failed_metric_uuid"] = TOXICITY
-            add_run(state, lifecycle, data, created_at=now - age, run_uuid=SEEDED_RUNS[status])
-    add_run(
-        state,
-        MOVING_LIFECYCLE,
-        {"test_case_uuid": SUPPORT_REGRESSION, "run_name": "nightly-regression"},
-        run_uuid=MOVING_RUN,
-    )
+    for case in _CASES.values():
+        fields = {k: v for k, v in case.items() if k not in ("test_case_uuid", "later_versions")}
+        add_test_case(state, case["test_case_uuid"], copy.deepcopy(fields))
+    for version in range(1, 1 + max(run["version"] for run in SEEDS["runs"])):
+        for case in _CASES.values():
+            later = case.get("later_versions", [])
+            if 2 <= version <= len(later) + 1:
+                changes = copy.deepcopy(later[version - 2])
+                update_test_case(state, case["test_case_uuid"], changes)
+        for run in SEEDS["runs"]:
+            if run["version"] == version:
+                _add_seeded(state, run, created_at=now - float(run["age"]))
+    _add_seeded(state, SEEDS["moving_run"], created_at=None)
+
+
+def _add_seeded(state: SimState, run: dict[str, Any], *, created_at: float | None) -> None:
+    # A copy: the parsed seeds are shared by every simulator of the process.
+    stages = list(lifecycle(run["lifecycle"]))
+    data = copy.deepcopy(run["data"])
+    add_run(state, stages, data, created_at=created_at, run_uuid=run["evaluation_run_uuid"])

@@ -9,22 +9,22 @@ from typing import Any
 from gateway.simulators.engine import SimJob, SimState
 from gateway.vendors.digitalocean_genai.sim.data import (
     AGENTS,
-    CANCELLED,
-    EVALUATING,
-    FAILED,
     JUDGE_TIMEOUT,
     METRICS,
-    PARTIAL,
-    RUNNING_DATASET,
-    SCORE_COLUMNS,
-    SUCCESSFUL,
     USER,
     WITH_RESULTS,
     WORKSPACE,
-    Row,
     case_version,
     dataset_of,
     iso,
+)
+from gateway.vendors.digitalocean_genai.spec import (
+    CANCELLED,
+    EVALUATING,
+    FAILED,
+    PARTIAL,
+    RUNNING_DATASET,
+    SUCCESSFUL,
 )
 
 
@@ -62,10 +62,6 @@ def metric_result(metric_uuid: str, value: float | str | None, **extra: str) -> 
     return result
 
 
-def _row_value(metric_uuid: str, row: Row) -> float | str:
-    return row[SCORE_COLUMNS[metric_uuid]]
-
-
 def _judge_failed(job: SimJob, metric_uuid: str, status: str) -> bool:
     """In a partially successful run, the last metric of the test case could not be scored."""
     return status == PARTIAL and metric_uuid == job.data.get("failed_metric_uuid")
@@ -85,12 +81,12 @@ def prompts(state: SimState, job: SimJob, status: str) -> list[dict[str, Any]]:
             if _judge_failed(job, metric_uuid, status):
                 results.append(metric_result(metric_uuid, None, error_description=JUDGE_TIMEOUT))
             else:
-                results.append(metric_result(metric_uuid, _row_value(metric_uuid, row)))
+                results.append(metric_result(metric_uuid, row.scores[metric_uuid]))
         prompt: dict[str, Any] = {
             "prompt_id": number,
-            "input": row[0],
-            "output": row[2],
-            "ground_truth": row[1],
+            "input": row.input,
+            "output": row.output,
+            "ground_truth": row.ground_truth,
             "input_tokens": str(380 + 7 * number),
             "output_tokens": str(15 + 4 * number),
             "trace_id": f"{number:08x}-7f42-4f7e-9b0a-{job.id[:8]:0>12}",
@@ -100,7 +96,7 @@ def prompts(state: SimState, job: SimJob, status: str) -> list[dict[str, Any]]:
                     "chunk_used": True,
                     "index_uuid": "7e8f9a0b-b7d6-11ef-bf8f-4e013e2ddde4",
                     "source_name": "support-faq.md",
-                    "text": row[1],
+                    "text": row.ground_truth,
                 }
             ],
             "prompt_level_metric_results": results,
@@ -111,8 +107,8 @@ def prompts(state: SimState, job: SimJob, status: str) -> list[dict[str, Any]]:
                     "created_at": iso(job.created_at + 10),
                     "name": "agent-completion",
                     "type": "TRACE_SPAN_TYPE_LLM",
-                    "input": {"messages": [{"role": "user", "content": row[0]}]},
-                    "output": {"content": row[2]},
+                    "input": {"messages": [{"role": "user", "content": row.input}]},
+                    "output": {"content": row.output},
                 }
             ]
         out.append(prompt)

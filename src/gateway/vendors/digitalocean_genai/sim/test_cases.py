@@ -82,13 +82,25 @@ async def create_test_case(request: Request) -> Response:
     return DOResponse({"test_case_uuid": case_uuid})
 
 
-async def get_test_case(request: Request) -> Response:
-    versions = case_versions(request, "test_case_uuid")
+def _versions_asked(
+    request: Request, key: str
+) -> tuple[list[dict[str, Any]], int | None] | Response:
+    """The versions of the test case named by path parameter `key`, and the version asked
+    for (`evaluation_test_case_version`), or the error answer."""
+    versions = case_versions(request, key)
     if isinstance(versions, Response):
         return versions
     version = int_param(request, "evaluation_test_case_version")
     if isinstance(version, Response):
         return version
+    return versions, version
+
+
+async def get_test_case(request: Request) -> Response:
+    asked = _versions_asked(request, "test_case_uuid")
+    if isinstance(asked, Response):
+        return asked
+    versions, version = asked
     chosen = [c for c in versions if version in (None, 0, c["version"])]
     if not chosen:
         return error(404, NOT_FOUND)
@@ -114,12 +126,10 @@ async def update_test_case_route(request: Request) -> Response:
 
 
 async def list_runs_of_test_case(request: Request) -> Response:
-    versions = case_versions(request, "evaluation_test_case_uuid")
-    if isinstance(versions, Response):
-        return versions
-    version = int_param(request, "evaluation_test_case_version")
-    if isinstance(version, Response):
-        return version
+    asked = _versions_asked(request, "evaluation_test_case_uuid")
+    if isinstance(asked, Response):
+        return asked
+    versions, version = asked
     state = state_of(request)
     runs = runs_of(state, versions[-1]["test_case_uuid"], version or None)
     return DOResponse({"evaluation_runs": [render_run(state, job) for job in runs]})
