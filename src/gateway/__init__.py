@@ -45,7 +45,7 @@ from gateway.schemas import (
     SubmitRequest,
     Target,
 )
-from gateway.watch.watcher import WaitTimedOut
+from gateway.watch import WaitTimedOut
 
 __version__ = "0.1.0"
 

@@ -24,7 +24,7 @@ from gateway import (
 )
 from gateway.client import problem_details
 from gateway.errors import GatewayError
-from gateway.watch.watcher import EventId, JobEvent
+from gateway.watch import EventId, JobEvent
 from tests.client.conftest import LIVE, Gw, create_live_job
 from tests.server.proc import Proc
 from tests.server.sse import NEMO_REQUEST

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from gateway.schemas import JobStatus
-from gateway.watch.watcher import EventId
+from gateway.watch import EventId
 from tests.server.proc import Proc
 from tests.server.sse import (
     NO_CACHE,

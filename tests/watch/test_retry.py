@@ -15,7 +15,7 @@ from gateway import AsyncGateway, Gateway, JobNotFound, JobStatus, config_from_d
 from gateway.errors import GatewayError
 from gateway.ids import format_job_id
 from gateway.simulators import Fault, SimState, Stage, vendor_sim
-from gateway.watch.watcher import JobWatcher, StillFailing, WaitTimedOut
+from gateway.watch import JobWatcher, StillFailing, WaitTimedOut
 
 BACKEND = "ls"
 FAST: dict[str, Any] = {"poll_initial": 0.01, "poll_max": 0.03}

@@ -17,15 +17,15 @@ from gateway import AsyncGateway, Gateway, JobNotFound, JobNotReady, JobStatus, 
 from gateway.errors import UpstreamUnavailable
 from gateway.ids import format_job_id
 from gateway.simulators import Fault, SimState, Stage, vendor_sim
-from gateway.watch.watcher import (
+from gateway.watch import (
     EventId,
     JobEvent,
     JobWatcher,
     WaitTimedOut,
     WatcherClosed,
     iterate_blocking,
-    state_digest,
 )
+from gateway.watch.events import state_digest
 
 BACKEND = "ls"
 LIFECYCLE = (Stage("scheduled", 10), Stage("in_progress", 10), Stage("completed"))
@@ -345,7 +345,8 @@ async def test_history_and_pollers_are_bounded(gw: AsyncGateway) -> None:
         job_id = new_job(gw)
         keeper = small.watch(job_id)
         first = await keeper.__anext__()
-        poller = small._pollers[(job_id, None)]
+        poller = small.pollers.current(job_id, None)
+        assert poller is not None
         for i in range(1, 6):  # progress updates, as some vendors report them
             assert poller.publish(first.job.model_copy(update={"progress": i / 10}))
         assert [e.seq for e in poller.events] == [5, 6]  # only the last two are kept

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from gateway.cli.options import EXIT_CONFIG, EXIT_PROBLEM, load_config_or_exit
 from gateway.cli.render import print_problem
-from gateway.config import DEFAULT_CONFIG_PATH, GatewayConfig, load_config
-from gateway.errors import ConfigError, GatewayError, JobNotReady
+from gateway.config import GatewayConfig
+from gateway.errors import GatewayError, JobNotReady
 from gateway.export.settings import MlflowExportSettings
 from gateway.schemas import JobStatus, Problem, Result
 
@@ -26,8 +27,6 @@ if TYPE_CHECKING:  # imported when a command runs: `eval-gateway --help` stays q
     from gateway.core.async_gateway import AsyncGateway
     from gateway.export.mlflow import Exported, MlflowExporter
 
-EXIT_PROBLEM = 1
-EXIT_CONFIG = 2
 WITH_RESULT = frozenset({JobStatus.SUCCEEDED, JobStatus.PARTIALLY_SUCCEEDED})
 
 export_app = typer.Typer(
@@ -35,16 +34,6 @@ export_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-
-
-def _config(path: Path | None) -> GatewayConfig:
-    try:
-        return load_config(path or DEFAULT_CONFIG_PATH)
-    except ConfigError as exc:
-        typer.echo(f"invalid config: {exc.source}", err=True)
-        for key, message in exc.issues:
-            typer.echo(f"  {key or '<root>'}: {message}", err=True)
-        raise typer.Exit(EXIT_CONFIG) from None
 
 
 def _settings(
@@ -146,7 +135,7 @@ def export_mlflow(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts)")] = False,
 ) -> None:
     """Log each finished job as one MLflow run; exporting a job again updates its run."""
-    loaded = _config(config)
+    loaded = load_config_or_exit(config)
     settings = _settings(loaded, tracking_uri, experiment)
     outcomes = asyncio.run(_export_all(loaded, settings, job_ids))
     failed = False

@@ -11,11 +11,10 @@ from typing import Literal
 
 import anyio
 
-from gateway.cli.jobs import LocalJobs, RemoteJobs
+from gateway.cli.session import JobsSource, LocalJobs, RemoteJobs
 from gateway.errors import GatewayError
 from gateway.schemas import Job
-from gateway.watch.events import change_key
-from gateway.watch.watcher import JobEvent, Subscription, WaitTimedOut
+from gateway.watch import JobEvent, Subscription, WaitTimedOut, change_key
 
 
 @dataclass(frozen=True)
@@ -42,9 +41,7 @@ class Failing:
 RETRY_INITIAL, RETRY_MAX = 1.0, 15.0
 
 
-def changes(
-    source: RemoteJobs | LocalJobs, job_id: str, timeout: float | None
-) -> Iterator[Seen | Failing]:
+def changes(source: JobsSource, job_id: str, timeout: float | None) -> Iterator[Seen | Failing]:
     """Each change of the job until it ends. A retryable problem (a vendor timeout, 5xx, rate
     limit, open circuit) is yielded as `Failing` and the watch starts again with backoff until
     `timeout`; any other problem (job-not-found, unauthorized...) ends it at once."""

@@ -3,28 +3,22 @@ or in-process from a config (the same ledger file the service on that config use
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from gateway.cli.jobs import (
-    API_KEY_ENV,
-    ConfigOpt,
-    JsonOpt,
-    LocalJobs,
-    RemoteJobs,
-    Session,
-    UrlOpt,
-    _show,
-    jobs_app,
-)
+from gateway.cli.options import API_KEY_ENV, ConfigOpt, JsonOpt, UrlOpt, show
 from gateway.cli.render import console_for_tables, styled_status
+from gateway.cli.session import JobsSource, RemoteJobs, Session
 from gateway.schemas.ledger import JobHistory, JobRecord, LedgerPage
 
 LEDGER_TABLE_WIDTH = 180  # more columns than a backend's job table
+
+# Nameless: app.py merges these commands into `eval-gateway jobs`.
+jobs_ledger_app = typer.Typer()
 
 
 def _console() -> Console:
@@ -87,21 +81,20 @@ def render_history(history: JobHistory) -> None:
     _console().print(table)
 
 
-def _page(source: object, filters: dict[str, Any]) -> LedgerPage:
+def _page(source: JobsSource, filters: dict[str, Any]) -> LedgerPage:
     if isinstance(source, RemoteJobs):
         return source.client.jobs(**filters)
-    assert isinstance(source, LocalJobs)
     return source.gw.jobs(**filters)
 
 
-def _history(source: object, job_id: str) -> JobHistory:
+def _history(source: JobsSource, job_id: str) -> JobHistory:
     if isinstance(source, RemoteJobs):
         return source.client.history(job_id)
-    assert isinstance(source, LocalJobs)
     return source.gw.history(job_id)
 
 
-ApiKeyOpt = Annotated[
+# Not the shared ApiKeyOpt: no envvar (Session reads it), so the help names it itself.
+LedgerApiKeyOpt = Annotated[
     str | None, typer.Option("--api-key", help=f"Caller key (default: ${API_KEY_ENV})")
 ]
 StatusOpt = Annotated[
@@ -114,7 +107,7 @@ BackendOpt = Annotated[
 ]
 
 
-@jobs_app.command("ls")
+@jobs_ledger_app.command("ls")
 def ls(
     status: StatusOpt = None,
     backend: BackendOpt = None,
@@ -131,7 +124,7 @@ def ls(
     page_size: Annotated[int, typer.Option(min=1, max=500)] = 50,
     page_token: Annotated[str | None, typer.Option(help="next_page_token of a page")] = None,
     url: UrlOpt = None,
-    api_key: ApiKeyOpt = None,
+    api_key: LedgerApiKeyOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -151,25 +144,23 @@ def ls(
         "page_token": page_token,
     }
     with Session(url, config, as_json, api_key) as source:
-        _show(as_json, _page(source, filters), render_ledger_page)
+        show(as_json, _page(source, filters), render_ledger_page)
 
 
-@jobs_app.command("history")
+@jobs_ledger_app.command("history")
 def history(
     job_id: str,
     url: UrlOpt = None,
-    api_key: ApiKeyOpt = None,
+    api_key: LedgerApiKeyOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """A job's status timeline, oldest first (the job ledger)."""
     with Session(url, config, as_json, api_key) as source:
-        _show(as_json, _history(source, job_id), render_history)
+        show(as_json, _history(source, job_id), render_history)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
-    from datetime import UTC
-
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)

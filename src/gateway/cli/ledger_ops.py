@@ -17,9 +17,15 @@ from typing import Annotated, Literal, TypeVar
 
 import typer
 
-from gateway.cli.jobs import EXIT_CONFIG, EXIT_PROBLEM, ConfigOpt, JsonOpt
-from gateway.config import DEFAULT_CONFIG_PATH, GatewayConfig, load_config
-from gateway.errors import ConfigError, GatewayError
+from gateway.cli.options import (
+    EXIT_CONFIG,
+    EXIT_PROBLEM,
+    ConfigOpt,
+    JsonOpt,
+    load_config_or_exit,
+)
+from gateway.config import GatewayConfig
+from gateway.errors import GatewayError
 
 T = TypeVar("T")
 ledger_app = typer.Typer(
@@ -30,13 +36,7 @@ ledger_app = typer.Typer(
 
 
 def _config(path: Path | None) -> GatewayConfig:
-    try:
-        loaded = load_config(path or DEFAULT_CONFIG_PATH)
-    except ConfigError as exc:
-        from gateway.cli.app import print_config_error
-
-        print_config_error(exc)
-        raise typer.Exit(EXIT_CONFIG) from None
+    loaded = load_config_or_exit(path)
     if not loaded.ledger.enabled:
         typer.echo("this config keeps no ledger (ledger.enabled is false)", err=True)
         raise typer.Exit(EXIT_CONFIG)

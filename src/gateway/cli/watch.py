@@ -18,31 +18,24 @@ import typer
 from pydantic import BaseModel, ValidationError
 
 from gateway.cli.follow import Failing, changes
-from gateway.cli.jobs import (
+from gateway.cli.options import (
+    EXIT_JOB_UNSUCCESSFUL,
     ApiKeyOpt,
     ConfigOpt,
     JsonOpt,
-    LocalJobs,
-    RemoteJobs,
-    Session,
+    TimeoutOpt,
     UrlOpt,
-    jobs_app,
 )
 from gateway.cli.render import LiveJob, render_headline, render_submission
-from gateway.errors import InvalidRequest
-from gateway.schemas import RESULT_READY_STATUSES, FieldError, Job, Result, SubmitRequest
+from gateway.cli.session import JobsSource, Session
+from gateway.errors import InvalidRequest, field_errors
+from gateway.schemas import RESULT_READY_STATUSES, Job, Result, SubmitRequest
 
-EXIT_JOB_UNSUCCESSFUL = 3
-
-TimeoutOpt = Annotated[
-    float | None,
-    typer.Option("--timeout", min=0, help="Give up after this many seconds (exit 1)"),
-]
+# Nameless: app.py merges these commands into `eval-gateway jobs`.
+jobs_watch_app = typer.Typer()
 
 
-def follow(
-    source: RemoteJobs | LocalJobs, job_id: str, as_json: bool, timeout: float | None
-) -> Job | None:
+def follow(source: JobsSource, job_id: str, as_json: bool, timeout: float | None) -> Job | None:
     """Follow one job to its end; print it live (or as JSON lines) with its headline metrics."""
     last: Job | None = None
     if as_json:
@@ -82,7 +75,7 @@ def _failing_line(failing: Failing) -> str:
     )
 
 
-def _result(source: RemoteJobs | LocalJobs, job: Job) -> Result | None:
+def _result(source: JobsSource, job: Job) -> Result | None:
     if job.status not in RESULT_READY_STATUSES:
         return None
     return source.get_result(job.id, False, 1, None)  # the headline needs metrics, not rows
@@ -103,7 +96,7 @@ def _exit_for(jobs: list[Job | None]) -> None:
 # -- the commands ----------------------------------------------------------------------------
 
 
-@jobs_app.command("watch")
+@jobs_watch_app.command("watch")
 def watch_job(
     job_id: str,
     url: UrlOpt = None,
@@ -121,12 +114,11 @@ def watch_job(
     a problem that will not pass (job-not-found, unauthorized) ends it at once (exit 1).
     """
     with Session(url, config, as_json, api_key) as source:
-        assert isinstance(source, RemoteJobs | LocalJobs)
         final = follow(source, job_id, as_json, timeout)
     _exit_for([final])
 
 
-@jobs_app.command("submit")
+@jobs_watch_app.command("submit")
 def submit(
     backend: Annotated[str, typer.Option("--backend", "-b", help="Backend or alias name")],
     evaluation: Annotated[
@@ -180,7 +172,6 @@ def submit(
     {"submission", "jobs" (as they ended), "results" (null where there is none)}.
     """
     with Session(url, config, as_json, api_key) as source:
-        assert isinstance(source, RemoteJobs | LocalJobs)
         request = _request(
             evaluation, model, agent, endpoint, name, temperature, top_p, max_tokens,
             num_samples, option,
@@ -211,7 +202,7 @@ def submit(
     _exit_for(finals)
 
 
-def _last(source: RemoteJobs | LocalJobs, job_id: str, timeout: float | None) -> Job | None:
+def _last(source: JobsSource, job_id: str, timeout: float | None) -> Job | None:
     last = None
     for seen in changes(source, job_id, timeout):
         if not isinstance(seen, Failing):
@@ -256,10 +247,7 @@ def _request(
     try:
         SubmitRequest.model_validate(body)
     except ValidationError as exc:
-        errors = [
-            FieldError(loc=["body", *e["loc"]], msg=str(e["msg"]), type=e["type"])
-            for e in exc.errors()
-        ]
+        errors = field_errors(exc, "body")
         raise InvalidRequest("the submission is not valid", errors=errors) from None
     return body
 

@@ -23,7 +23,7 @@ from gateway.errors import GatewayError
 from gateway.result_tokens import DEFAULT_RESULT_PAGE_SIZE
 from gateway.schemas import Job, Page, Result, Submission, SubmitRequest
 from gateway.schemas.ledger import JobHistory, LedgerPage, LedgerSort
-from gateway.watch.watcher import WAIT_POLL_INITIAL, WAIT_POLL_MAX, JobEvent
+from gateway.watch import WAIT_POLL_INITIAL, WAIT_POLL_MAX, JobEvent
 
 
 class AsyncGatewayClient:

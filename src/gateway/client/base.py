@@ -10,7 +10,7 @@ import httpx
 
 from gateway.client.wire import RetryPolicy, new_idempotency_key
 from gateway.schemas import Job
-from gateway.watch.watcher import WaitTimedOut
+from gateway.watch import WaitTimedOut
 
 MAX_LONG_POLL = 60.0  # the gateway's longest `?wait=`
 USER_AGENT = "eval-gateway-client"

@@ -16,7 +16,7 @@ from gateway.client.errors import GatewayUnreachable, InvalidGatewayResponse, er
 from gateway.client.wire import Call, RetryPolicy, job_path, may_retry, retry_delay, transport_error
 from gateway.errors import GatewayError
 from gateway.schemas import Job, Problem
-from gateway.watch.watcher import EventId, JobEvent, WaitTimedOut
+from gateway.watch import EventId, JobEvent, WaitTimedOut
 
 HEARTBEAT = 15.0  # seconds between the server's heartbeat comments on a quiet stream
 READ_MARGIN = 15.0  # a stream silent this long past a heartbeat is dead: reconnect

@@ -49,7 +49,7 @@ from gateway.schemas import FieldError, Job, JobStatus, Page, Result, Submission
 from gateway.schemas.ledger import Observer
 from gateway.simulators import SimState
 from gateway.telemetry import tracing_for
-from gateway.watch.watcher import WAIT_POLL_INITIAL, WAIT_POLL_MAX, JobWatcher, Subscription
+from gateway.watch import WAIT_POLL_INITIAL, WAIT_POLL_MAX, JobWatcher, Subscription
 
 if TYPE_CHECKING:
     from gateway.ledger import Ledger

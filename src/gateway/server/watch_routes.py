@@ -44,7 +44,7 @@ from gateway.server.plumbing import (
     upstream,
 )
 from gateway.server.problems import problem_base, request_id_of
-from gateway.watch.watcher import JobEvent, StillFailing, Subscription, WatcherClosed
+from gateway.watch import JobEvent, StillFailing, Subscription, WatcherClosed
 
 SSE_MEDIA_TYPE = "text/event-stream"
 RETRY_MS = 3000  # how long an EventSource waits before reconnecting

@@ -1,4 +1,5 @@
-"""The shared poller of one watched job, and the subscriptions that read from it."""
+"""The shared pollers of watched jobs: one `Poller` per (job, tenant) polls it for every
+subscription and publishes each change; `Pollers` keeps them (bounded) for one JobWatcher."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import secrets
 import time
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
-from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from gateway.errors import GatewayError, InternalError
+from gateway.errors import GatewayError, InternalError, UpstreamUnavailable
 from gateway.schemas import Job
 from gateway.watch.events import (
     BACKOFF,
@@ -28,25 +29,108 @@ from gateway.watch.events import (
 )
 
 if TYPE_CHECKING:
-    from anyio.from_thread import BlockingPortal
+    from gateway.resilience import Outcome
 
-    from gateway.watch.watcher import JobWatcher
+WATCH_POLL_INITIAL = 0.5  # the shared poller: first pause, reset on every change
+WATCH_POLL_MAX = 1.0  # the shared poller never pauses longer (the cache bounds vendor calls)
+HISTORY = 64  # events a poller keeps for Last-Event-ID resumes
+LINGER = 5.0  # seconds a poller nobody watches keeps going (clients reconnecting)
+MAX_POLLERS = 1000  # jobs polled at once per gateway
 
 log = logging.getLogger("gateway.watch")
 Ending = Literal["terminal", "failed", "closed", "idle"]
 
 
+class JobSource(Protocol):
+    """What watching needs of AsyncGateway (a Protocol: no import of gateway.core)."""
+
+    async def fetch_job(
+        self,
+        job_id: str,
+        *,
+        include_raw: bool = False,
+        fresh: bool = False,
+        tenant: str | None = None,
+    ) -> Outcome[Job]: ...
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    poll_initial: float = WATCH_POLL_INITIAL
+    poll_max: float = WATCH_POLL_MAX
+    history: int = HISTORY
+    linger: float = LINGER
+    max_pollers: int = MAX_POLLERS
+
+
+class Pollers:
+    """The live pollers of one watcher, at most `max_pollers`; counts their reads and events."""
+
+    def __init__(self, source: JobSource, settings: PollSettings) -> None:
+        self.source = source
+        self.settings = settings
+        self._live: dict[tuple[str, str | None], Poller] = {}
+        self.closed = False
+        self.polls = 0  # cache/vendor reads the pollers made
+        self.events = 0  # changes they published
+
+    def __iter__(self) -> Iterator[Poller]:
+        return iter(list(self._live.values()))
+
+    def current(self, job_id: str, tenant: str | None) -> Poller | None:
+        """The poller of (job, tenant) now, if there is one."""
+        return self._live.get((job_id, tenant))
+
+    def poller(self, job_id: str, tenant: str | None) -> Poller:
+        """The live poller of (job, tenant), started if there is none."""
+        if self.closed:
+            raise WatcherClosed("the gateway is closed")
+        key = (job_id, tenant)
+        poller = self._live.get(key)
+        if poller is not None and poller.ending is None:
+            return poller
+        if len(self._live) >= self.settings.max_pollers:
+            raise UpstreamUnavailable(
+                f"the gateway is already watching {len(self._live)} jobs; retry later",
+                job_id=job_id,
+                retry_after=LINGER,
+            )
+        poller = Poller(self, job_id, tenant)
+        self._live[key] = poller
+        poller.task = asyncio.create_task(poller.run(), name=f"watch {job_id}")
+        return poller
+
+    def forget(self, poller: Poller) -> None:
+        key = (poller.job_id, poller.tenant)
+        if self._live.get(key) is poller:
+            del self._live[key]
+
+    async def aclose(self) -> None:
+        """Stop every poller (each ends "closed": its watches end with `WatcherClosed`)."""
+        self.closed = True
+        pollers = list(self._live.values())
+        self._live.clear()
+        for poller in pollers:
+            poller.end("closed")
+        tasks = [p.task for p in pollers if p.task is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class Poller:
     """Polls one job (for one tenant) for all its subscribers; publishes each change."""
 
-    def __init__(self, watcher: JobWatcher, job_id: str, tenant: str | None) -> None:
-        self.watcher = watcher
+    def __init__(self, pollers: Pollers, job_id: str, tenant: str | None) -> None:
+        self.pollers = pollers
         self.job_id = job_id
         self.tenant = tenant
         self.epoch = secrets.token_hex(4)
-        self.events: deque[JobEvent] = deque(maxlen=watcher.history)
+        self.events: deque[JobEvent] = deque(maxlen=pollers.settings.history)
         self.seq = 0
-        self.subscribers: weakref.WeakSet[Subscription] = weakref.WeakSet()
+        # The watches attached (only counted here: a poller nobody watches stops).
+        self.subscribers: weakref.WeakSet[object] = weakref.WeakSet()
         self.failure: GatewayError | None = None  # the problem that ended it
         self.failing: StillFailing | None = None  # the vendor fails now (a retryable problem)
         self.failures = 0  # retryable failed reads so far
@@ -66,14 +150,14 @@ class Poller:
         return None
 
     async def run(self) -> None:
-        watcher = self.watcher
-        delay, idle_since = watcher.poll_initial, None
-        fail_delay = watcher.poll_initial  # the pause after a failed read: x2 per failure
+        pollers, settings = self.pollers, self.pollers.settings
+        delay, idle_since = settings.poll_initial, None
+        fail_delay = settings.poll_initial  # the pause after a failed read: x2 per failure
         try:
             while self.ending is None:
                 try:
-                    watcher.polls += 1
-                    outcome = await watcher._gateway.fetch_job(self.job_id, tenant=self.tenant)
+                    pollers.polls += 1
+                    outcome = await pollers.source.fetch_job(self.job_id, tenant=self.tenant)
                 except GatewayError as exc:
                     # A problem for good (not found, forbidden...) ends every watch. A
                     # retryable one (before the first answer too) is ridden out with backoff,
@@ -88,9 +172,9 @@ class Poller:
                     self.failing = StillFailing(exc, pause)
                     self._wake()
                 else:
-                    self.failing, pause, fail_delay = None, 0.0, watcher.poll_initial
+                    self.failing, pause, fail_delay = None, 0.0, settings.poll_initial
                     if self.publish(outcome.value):
-                        delay = watcher.poll_initial
+                        delay = settings.poll_initial
                     if outcome.value.terminal:
                         self.end("terminal")
                         return
@@ -98,11 +182,11 @@ class Poller:
                     idle_since = None
                 elif idle_since is None:
                     idle_since = time.monotonic()
-                elif time.monotonic() - idle_since >= watcher.linger:
+                elif time.monotonic() - idle_since >= settings.linger:
                     self.end("idle")
                     return
                 await asyncio.sleep(pause or jittered(delay))
-                delay = min(delay * BACKOFF, watcher.poll_max)
+                delay = min(delay * BACKOFF, settings.poll_max)
         except asyncio.CancelledError:
             self.end("closed")
             raise
@@ -121,143 +205,16 @@ class Poller:
         self.seq += 1
         event_id = EventId(self.epoch, self.seq, state_digest(job))
         self.events.append(JobEvent(str(event_id), self.seq, job.model_copy(update={"raw": None})))
-        self.watcher.events += 1
+        self.pollers.events += 1
         self._wake()
         return True
 
     def end(self, how: Ending) -> None:
         if self.ending is None:
             self.ending = how
-            self.watcher._forget(self)
+            self.pollers.forget(self)
             self._wake()
 
     def _wake(self) -> None:
         self.changed.set()
         self.changed = asyncio.Event()
-
-
-class Subscription(AsyncIterator[JobEvent]):
-    """One watch of one job (see `JobWatcher.watch`)."""
-
-    def __init__(
-        self,
-        watcher: JobWatcher,
-        job_id: str,
-        tenant: str | None,
-        resume: EventId | None,
-        report_problems: bool = False,
-    ) -> None:
-        self._watcher = watcher
-        self._report_problems = report_problems
-        self._failures_seen = 0  # the poller's failed reads this watch was told of
-        self.job_id = job_id
-        self._tenant = tenant
-        self._resume = resume
-        self._poller: Poller | None = None
-        self._after = 0  # the number of the last event delivered (or skipped) on _poller
-        self._skip_digest: str | None = None  # a state the caller already has (first one only)
-        self._done = False
-        self.last_event_id: str | None = str(resume) if resume is not None else None
-
-    async def __aenter__(self) -> Subscription:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def __aiter__(self) -> Subscription:
-        return self
-
-    async def __anext__(self) -> JobEvent:
-        while not self._done:
-            poller = self._attach()
-            event = poller.after(self._after)
-            if event is not None:
-                self._after = event.seq
-                if self._skip_digest is not None:
-                    skip, self._skip_digest = self._skip_digest, None
-                    if state_digest(event.job) == skip:
-                        if event.terminal:
-                            break
-                        continue
-                self.last_event_id = event.id
-                if event.terminal:
-                    self._finish()
-                return event
-            failing = poller.failing
-            if self._report_problems and failing and poller.failures > self._failures_seen:
-                self._failures_seen = poller.failures
-                raise StillFailing(_copy(failing.problem), failing.retry_in)
-            if poller.ending == "failed" and poller.failure is not None:
-                self._finish()
-                raise _copy(poller.failure)
-            if poller.ending == "closed" or self._watcher.closed:
-                self._finish()
-                raise WatcherClosed("the gateway closed while the job was being watched")
-            if poller.ending is not None:  # ended without us (idle): follow a new poller
-                self._resume_elsewhere()
-                continue
-            await poller.changed.wait()
-        self._finish()
-        raise StopAsyncIteration
-
-    @property
-    def failing(self) -> StillFailing | None:
-        """The retryable problem of the latest read of the job, while the vendor fails."""
-        return self._poller.failing if self._poller is not None else None
-
-    async def aclose(self) -> None:
-        """Release the subscription (no awaiting: safe while being cancelled)."""
-        self._finish()
-
-    # -- internals -----------------------------------------------------------------------------
-
-    def _attach(self) -> Poller:
-        if self._poller is not None:
-            return self._poller
-        poller = self._watcher._poller(self.job_id, self._tenant)
-        poller.subscribers.add(self)
-        self._poller = poller
-        self._failures_seen = poller.failures  # told of failed reads from now on (no repeats)
-        resume = self._resume
-        latest = poller.latest
-        if resume is not None and resume.epoch == poller.epoch and resume.seq <= poller.seq:
-            self._after = resume.seq  # replay what the caller missed (as far as kept)
-        else:
-            self._after = latest.seq - 1 if latest is not None else 0
-            self._skip_digest = resume.digest if resume is not None else None
-        self._resume = None
-        return poller
-
-    def _resume_elsewhere(self) -> None:
-        old, self._poller = self._poller, None
-        if old is not None:
-            old.subscribers.discard(self)
-        self._resume = EventId.parse(self.last_event_id)
-
-    def _finish(self) -> None:
-        self._done = True
-        if self._poller is not None:
-            self._poller.subscribers.discard(self)
-
-
-def iterate_blocking(portal: BlockingPortal, stream: Subscription) -> Iterator[JobEvent]:
-    """A watch as a blocking iterator, for the sync Gateway (its loop runs in `portal`)."""
-    try:
-        while True:
-            try:
-                yield portal.call(stream.__anext__)
-            except StopAsyncIteration:
-                return
-    finally:
-        portal.call(stream.aclose)
-
-
-def _copy(exc: GatewayError) -> GatewayError:
-    """The same problem as a new exception (one instance is never raised in two tasks)."""
-    return GatewayError.from_problem(exc.problem())

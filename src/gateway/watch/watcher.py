@@ -24,19 +24,16 @@ Memory is bounded: at most `max_pollers` jobs are polled at once, each keeping a
 
 from __future__ import annotations
 
-import asyncio
 import time
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
 
 import anyio
 
-from gateway.errors import GatewayError, JobNotReady, UpstreamUnavailable
+from gateway.errors import GatewayError, JobNotReady
 from gateway.schemas import Job
 from gateway.watch.events import (
     BACKOFF,
-    MAX_EVENT_ID_CHARS,
     EventId,
     JobEvent,
     StillFailing,
@@ -44,37 +41,25 @@ from gateway.watch.events import (
     change_key,
     failing_pause,
     jittered,
-    state_digest,
 )
-from gateway.watch.poller import Poller, Subscription, iterate_blocking
-
-if TYPE_CHECKING:
-    from gateway.resilience import Outcome
+from gateway.watch.poller import (
+    HISTORY,
+    LINGER,
+    MAX_POLLERS,
+    WATCH_POLL_INITIAL,
+    WATCH_POLL_MAX,
+    JobSource,
+    Pollers,
+    PollSettings,
+)
+from gateway.watch.subscription import Subscription
 
 WAIT_POLL_INITIAL = 1.0  # wait(): first pause between polls (seconds)
 WAIT_POLL_MAX = 10.0  # wait(): the pause grows x1.5 up to this
-WATCH_POLL_INITIAL = 0.5  # the shared poller: first pause, reset on every change
-WATCH_POLL_MAX = 1.0  # the shared poller never pauses longer (the cache bounds vendor calls)
-HISTORY = 64  # events a poller keeps for Last-Event-ID resumes
-LINGER = 5.0  # seconds a poller nobody watches keeps going (clients reconnecting)
-MAX_POLLERS = 1000  # jobs polled at once per gateway
 
 
 class WaitTimedOut(JobNotReady):
     """`wait()` reached its timeout before the job finished; `job_status` is its last status."""
-
-
-class _JobSource(Protocol):
-    """What the watcher needs of AsyncGateway (a Protocol: no import cycle with gateway.core)."""
-
-    async def fetch_job(
-        self,
-        job_id: str,
-        *,
-        include_raw: bool = False,
-        fresh: bool = False,
-        tenant: str | None = None,
-    ) -> Outcome[Job]: ...
 
 
 @dataclass(frozen=True)
@@ -90,7 +75,7 @@ class JobWatcher:
 
     def __init__(
         self,
-        gateway: _JobSource,
+        gateway: JobSource,
         *,
         poll_initial: float = WATCH_POLL_INITIAL,
         poll_max: float = WATCH_POLL_MAX,
@@ -100,15 +85,10 @@ class JobWatcher:
     ) -> None:
         _check_intervals(poll_initial, poll_max)
         self._gateway = gateway
-        self.poll_initial = poll_initial
-        self.poll_max = poll_max
-        self.history = max(1, history)
-        self.linger = max(0.0, linger)
-        self.max_pollers = max(1, max_pollers)
-        self._pollers: dict[tuple[str, str | None], Poller] = {}
-        self._closed = False
-        self.polls = 0
-        self.events = 0
+        settings = PollSettings(
+            poll_initial, poll_max, max(1, history), max(0.0, linger), max(1, max_pollers)
+        )
+        self.pollers = Pollers(gateway, settings)  # one per job (and tenant) being watched
 
     # -- waiting -------------------------------------------------------------------------------
 
@@ -232,59 +212,24 @@ class JobWatcher:
         `StillFailing` (iterate again to go on). Bound the watch with your own timeout.
         """
         resume = EventId.parse(last_event_id)
-        return Subscription(self, job_id, tenant, resume, report_problems)
+        return Subscription(self.pollers, job_id, tenant, resume, report_problems)
 
     def stats(self) -> WatchStats:
-        pollers = list(self._pollers.values())
+        pollers = list(self.pollers)
         return WatchStats(
             pollers=len(pollers),
             subscribers=sum(len(p.subscribers) for p in pollers),
-            polls=self.polls,
-            events=self.events,
+            polls=self.pollers.polls,
+            events=self.pollers.events,
         )
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self.pollers.closed
 
     async def aclose(self) -> None:
         """Stop every poller; every watch still running ends with `WatcherClosed`."""
-        self._closed = True
-        pollers = list(self._pollers.values())
-        self._pollers.clear()
-        for poller in pollers:
-            poller.end("closed")
-        tasks = [p.task for p in pollers if p.task is not None]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-    # -- internals -----------------------------------------------------------------------------
-
-    def _poller(self, job_id: str, tenant: str | None) -> Poller:
-        """The live poller of (job, tenant), started if there is none."""
-        if self._closed:
-            raise WatcherClosed("the gateway is closed")
-        key = (job_id, tenant)
-        poller = self._pollers.get(key)
-        if poller is not None and poller.ending is None:
-            return poller
-        if len(self._pollers) >= self.max_pollers:
-            raise UpstreamUnavailable(
-                f"the gateway is already watching {len(self._pollers)} jobs; retry later",
-                job_id=job_id,
-                retry_after=LINGER,
-            )
-        poller = Poller(self, job_id, tenant)
-        self._pollers[key] = poller
-        poller.task = asyncio.create_task(poller.run(), name=f"watch {job_id}")
-        return poller
-
-    def _forget(self, poller: Poller) -> None:
-        key = (poller.job_id, poller.tenant)
-        if self._pollers.get(key) is poller:
-            del self._pollers[key]
+        await self.pollers.aclose()
 
 
 def _check_intervals(initial: float, maximum: float) -> None:
@@ -296,17 +241,4 @@ def _left(deadline: float | None) -> float:
     return float("inf") if deadline is None else deadline - time.monotonic()
 
 
-__all__ = [
-    "MAX_EVENT_ID_CHARS",
-    "EventId",
-    "JobEvent",
-    "JobWatcher",
-    "StillFailing",
-    "Subscription",
-    "WaitTimedOut",
-    "WatchStats",
-    "WatcherClosed",
-    "change_key",
-    "iterate_blocking",
-    "state_digest",
-]
+__all__ = ["WAIT_POLL_INITIAL", "WAIT_POLL_MAX", "JobWatcher", "WaitTimedOut", "WatchStats"]
