@@ -70,6 +70,7 @@ async def test_an_older_schema_is_refused_until_upgraded(
     shutil.copytree(schema.MIGRATIONS, newer)
     (newer / "versions" / "0099_note.py").write_text(NEXT_MIGRATION.format(head=head_revision()))
     monkeypatch.setattr(schema, "MIGRATIONS", newer)
+    monkeypatch.setattr(schema, "HEAD_REVISION", "0099")
     with pytest.raises(LedgerSchemaError, match="run `eval-gateway ledger upgrade`"):
         await open_ledger()
     assert await upgrade(LedgerConfig(url=ledger_url)) == "0099"
@@ -77,6 +78,29 @@ async def test_an_older_schema_is_refused_until_upgraded(
     assert await _revision(upgraded) == "0099"
     assert await upgraded.get(make_job(1).id) is not None  # the records are kept
     assert await upgrade(LedgerConfig(url=ledger_url)) == "0099"  # idempotent
+
+
+def test_the_head_revision_is_the_newest_shipped_migration() -> None:
+    # The gateway checks a database's revision without Alembic, against this constant.
+    assert head_revision() == schema.migrations_head()
+
+
+def test_opening_a_ledger_at_head_does_not_load_alembic(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ledger.sqlite3'}"
+    script = (
+        "import asyncio, sys\n"
+        "from gateway.ledger import Ledger, LedgerConfig\n"
+        "async def main():\n"
+        f"    ledger = await Ledger.open(LedgerConfig(url={url!r}))\n"
+        "    await ledger.aclose()\n"
+        "asyncio.run(main())\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    run = [sys.executable, "-c", script]
+    first = subprocess.run(run, capture_output=True, text=True, check=True)
+    assert first.stdout.strip() == "True"  # a new database: Alembic creates the schema
+    again = subprocess.run(run, capture_output=True, text=True, check=True)
+    assert again.stdout.strip() == "False"  # at head: checked without Alembic
 
 
 async def test_an_unknown_schema_is_refused_and_not_upgraded(

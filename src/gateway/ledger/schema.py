@@ -1,6 +1,8 @@
 """The ledger's schema revision: checked at open, created when new, upgraded on request.
 
-Alembic runs programmatically from the migrations shipped in this package (no alembic.ini).
+Alembic runs programmatically from the migrations shipped in this package (no alembic.ini),
+and only to create or upgrade a schema: a gateway opening a database already at
+`HEAD_REVISION` reads `alembic_version` itself and never imports Alembic (~11 MiB of RSS).
 """
 
 from __future__ import annotations
@@ -8,19 +10,21 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.config import LedgerConfig
 from gateway.errors import LedgerSchemaError
 from gateway.ledger.engine import database_errors, ledger_url, make_engine, shown_url
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+# The newest migration's revision; a test checks it is Alembic's head of MIGRATIONS.
+HEAD_REVISION = "0001"
 UPGRADE_COMMAND = "eval-gateway ledger upgrade"
 # Two processes opening one new database at once (`serve --workers 2`, replicas starting
 # together): one creates the schema; the other may see its tables before their revision, or
@@ -29,6 +33,8 @@ CREATION_RACE_SECONDS = 10.0
 
 
 def _alembic_config(connection: sa.Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -36,22 +42,41 @@ def _alembic_config(connection: sa.Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
+    """The revision this gateway's schema is at (its newest migration)."""
+    return HEAD_REVISION
+
+
+def migrations_head() -> str:
+    """The head of the shipped migrations, as Alembic computes it."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
 
 
 def known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
     return {rev.revision for rev in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
 
 
+_VERSION_TABLE = sa.table("alembic_version", sa.column("version_num", sa.String))
+
+
 def _current(connection: sa.Connection) -> tuple[str | None, bool]:
-    """(revision, whether any ledger table exists)."""
-    revision = MigrationContext.configure(connection).get_current_revision()
-    return revision, sa.inspect(connection).has_table("jobs")
+    """(revision, whether any ledger table exists), read as Alembic keeps it: one row of
+    `alembic_version` (no row or no table: no revision)."""
+    inspector = sa.inspect(connection)
+    revision = None
+    if inspector.has_table("alembic_version"):
+        revision = connection.execute(sa.select(_VERSION_TABLE.c.version_num)).scalar()
+    return revision, inspector.has_table("jobs")
 
 
 def _upgrade(connection: sa.Connection) -> None:
+    from alembic import command
+
     command.upgrade(_alembic_config(connection), "head")
 
 

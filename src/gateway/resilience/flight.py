@@ -18,9 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Generic, TypeVar
-
-from redis.asyncio import Redis
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from gateway.errors import GatewayError
 from gateway.resilience.cache import CacheEntry, CacheKey, LocalCache
@@ -28,6 +26,9 @@ from gateway.resilience.clock import SYSTEM_CLOCK, Clock
 from gateway.resilience.codec import decode_entry, decode_error, decode_time, encode_error
 from gateway.resilience.redis_link import RedisLink, RedisUnavailable
 from gateway.resilience.retry import Deadline
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 R = TypeVar("R")
 LOCK_MARGIN = 1.0  # seconds a lock outlives its holder's deadline (clock skew, slow release)

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import math
 import uuid
-from typing import Any
-
-from redis.asyncio import Redis
+from typing import TYPE_CHECKING, Any
 
 from gateway.resilience.breaker import LocalBreakerStore
 from gateway.resilience.cache import CacheEntry, CacheKey, LocalCache
 from gateway.resilience.clock import SYSTEM_CLOCK, Clock
 from gateway.resilience.codec import decode_entry, decode_time, encode_entry
 from gateway.resilience.redis_link import RedisLink, RedisUnavailable
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 HALF_OPEN_HOLD = 600.0  # seconds a shared open circuit waits for its half-open probe
 
