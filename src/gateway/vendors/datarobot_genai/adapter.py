@@ -46,6 +46,7 @@ from gateway.vendors.datarobot_genai.submit import (
 )
 from gateway.vendors.datarobot_genai.wire import (
     CLASSIC,
+    CLASSIC_STATUS,
     GENAI,
     KINDS,
     api_path,
@@ -177,7 +178,7 @@ class DataRobotAdapter(Adapter):
         answer = await self.call(
             Operation.LIST,
             "GET",
-            api_path(self.context, "/status/"),
+            api_path(self.context, CLASSIC_STATUS),
             # limit=0 means "everything" to DataRobot, never what a page size of 0 wants.
             params={"offset": offset, "limit": max(1, query.page_size)},
         )

@@ -37,7 +37,7 @@ from gateway.adapters.base import BackendContext, refusal
 from gateway.errors import InvalidRequest, UpstreamInvalidResponse
 from gateway.redact import bounded_vendor_error
 from gateway.schemas import SubmitRequest
-from gateway.vendors.datarobot_genai.wire import api_path
+from gateway.vendors.datarobot_genai.wire import AGGREGATIONS, api_path
 
 INSIGHTS: Final = "insightsConfiguration"
 
@@ -57,7 +57,7 @@ _SET_BY_CANONICAL: Final[dict[str, str]] = {
 
 
 def aggregations_path(ctx: BackendContext) -> str:
-    return api_path(ctx, "/genai/evaluationDatasetMetricAggregations/")
+    return api_path(ctx, AGGREGATIONS)
 
 
 def _insights(value: Any) -> str | None:

@@ -17,6 +17,11 @@ GENAI: Final = "genai"
 CLASSIC: Final = "classic"
 KINDS: Final = (GENAI, CLASSIC)
 API_PREFIX: Final = "/api/v2"
+# Paths under API_PREFIX: the two status services (a status id and "/" follow) and the
+# metric aggregations a submission starts.
+GENAI_STATUS: Final = "/genai/status/"
+CLASSIC_STATUS: Final = "/status/"
+AGGREGATIONS: Final = "/genai/evaluationDatasetMetricAggregations/"
 
 
 def api_path(ctx: BackendContext, rest: str) -> str:
@@ -28,7 +33,7 @@ def api_path(ctx: BackendContext, rest: str) -> str:
 def status_path(ctx: BackendContext, kind: str, status_id: str) -> str:
     # The trailing slash is load-bearing: the client parses ids as `location.split("/")[-2]`.
     segment = quote(status_id, safe="")
-    return api_path(ctx, f"/genai/status/{segment}/" if kind == GENAI else f"/status/{segment}/")
+    return api_path(ctx, f"{GENAI_STATUS if kind == GENAI else CLASSIC_STATUS}{segment}/")
 
 
 def parse_ref(ref: JobRef) -> tuple[str, str]:

@@ -30,9 +30,17 @@ from gateway.vendors.datarobot_genai.sim.data import (
     status_fields,
     validation_error,
 )
-from gateway.vendors.datarobot_genai.wire import CLASSIC, GENAI
+from gateway.vendors.datarobot_genai.wire import (
+    AGGREGATIONS,
+    API_PREFIX,
+    CLASSIC,
+    CLASSIC_STATUS,
+    GENAI,
+    GENAI_STATUS,
+)
 
-GENAI_PREFIX = "/api/v2/genai/"
+GENAI_PREFIX = f"{API_PREFIX}/genai/"
+LIST_PATH = f"{API_PREFIX}{CLASSIC_STATUS}"
 
 
 def _envelope(path: str, message: str) -> dict[str, Any]:
@@ -117,7 +125,7 @@ async def list_statuses(request: Request) -> Response:
     offset, limit = numbers["offset"], numbers["limit"]
     jobs = [j for j in state.jobs.values() if j.data.get("kind") == CLASSIC]
     page = jobs[offset:] if limit == 0 else jobs[offset : offset + limit]  # 0 = all
-    base = _absolute(request, "/api/v2/status/")
+    base = _absolute(request, LIST_PATH)
     more = limit > 0 and offset + limit < len(jobs)
     body = {
         "count": len(page),
@@ -172,20 +180,12 @@ ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 SIM = VendorSim(
     vendor="datarobot-genai",
     routes=[
-        Route("/api/v2/genai/status/{status_id}/", genai_status, methods=["GET"]),
-        Route(
-            "/api/v2/genai/evaluationDatasetMetricAggregations/",
-            start_aggregation,
-            methods=["POST"],
-        ),
-        Route(
-            "/api/v2/genai/evaluationDatasetMetricAggregations/",
-            list_aggregations,
-            methods=["GET"],
-        ),
-        Route("/api/v2/status/", list_statuses, methods=["GET"]),
-        Route("/api/v2/status/{status_id}/", classic_status, methods=["GET"]),
-        Route("/api/v2/status/{status_id}/", delete_status, methods=["DELETE"]),
+        Route(f"{API_PREFIX}{GENAI_STATUS}{{status_id}}/", genai_status, methods=["GET"]),
+        Route(f"{API_PREFIX}{AGGREGATIONS}", start_aggregation, methods=["POST"]),
+        Route(f"{API_PREFIX}{AGGREGATIONS}", list_aggregations, methods=["GET"]),
+        Route(LIST_PATH, list_statuses, methods=["GET"]),
+        Route(f"{LIST_PATH}{{status_id}}/", classic_status, methods=["GET"]),
+        Route(f"{LIST_PATH}{{status_id}}/", delete_status, methods=["DELETE"]),
         # Anything else (including a path without its trailing slash): the service's 404.
         Route("/{path:path}", not_found, methods=ALL_METHODS),
     ],
