@@ -220,6 +220,8 @@ async def test_log_lines_below_the_stack_and_the_access_line_carry_the_request_i
     assert seen[1] == junk.headers["x-request-id"] and len(seen[1] or "") == 32
     assert REQUEST_ID.get() is None
     access_ids = [
-        rid for r, rid in zip(logged.records, logged.request_ids) if r.name == "gateway.access"
+        rid
+        for r, rid in zip(logged.records, logged.request_ids, strict=True)
+        if r.name == "gateway.access"
     ]
     assert access_ids == seen

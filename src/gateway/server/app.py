@@ -18,7 +18,13 @@ from gateway.errors import GatewayError
 from gateway.server.holder import EMBEDDED, GatewayHolder
 from gateway.server.ledger_metrics import LedgerCollector
 from gateway.server.metrics import Metrics, ResilienceCollector
-from gateway.server.middleware import RequestContextMiddleware
+from gateway.server.middleware import (
+    AccessLogMiddleware,
+    InternalErrorMiddleware,
+    RequestIdMiddleware,
+    RequestMetricsMiddleware,
+    SizeLimitMiddleware,
+)
 from gateway.server.openapi import build_openapi
 from gateway.server.problems import gateway_error_handler, http_exception_handler
 from gateway.server.routes import routes
@@ -61,9 +67,23 @@ def create_app(
                 gc.freeze()
             yield
 
-    middleware = [Middleware(RequestContextMiddleware, holder=holder, metrics=metrics)]
+    # Outermost first. The server span (telemetry, when on) wraps everything, so it times the
+    # whole answer and reads the finished access record. The request id comes next: every
+    # layer below logs with it, and every answer (a refusal, the last-resort 500) carries it;
+    # it opens the access record and notes the status sent, which the next ones read. The
+    # access log and request counter then see the final status, including the internal-error
+    # 500 and the 499 of a client that left, which the last resort makes of what reaches it.
+    # Size limits are innermost: a refused request is still named, logged and counted, and a
+    # body growing too large raises from `receive`, below, into the routes' problem handler.
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(AccessLogMiddleware, holder=holder),
+        Middleware(RequestMetricsMiddleware, metrics=metrics),
+        Middleware(InternalErrorMiddleware, holder=holder),
+        Middleware(SizeLimitMiddleware, holder=holder),
+    ]
     tracing = tracing_for(loaded.telemetry, label or "<config>")
-    if tracing is not None:  # the server span of each request wraps everything (telemetry)
+    if tracing is not None:
         middleware.insert(0, tracing.server_middleware())
     app = Starlette(
         routes=[*routes(), *ui_routes()],  # the status board under /ui
