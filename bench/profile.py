@@ -49,7 +49,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "access log (JSON formatter + handler)",
         ("logging/", "gateway/server/logs.py"),
-        ("RequestContextMiddleware._finish",),
+        ("write_access_line",),  # gateway/server/middleware/access_log.py
     ),
     Stage("Prometheus metrics", ("prometheus_client/",), ("metrics_of",)),
     Stage(
@@ -66,7 +66,7 @@ STAGES: tuple[Stage, ...] = (
         ("gateway/resilience/", "tenacity/"),
     ),
     Stage("core (AsyncGateway, ids, anyio deadline)", ("gateway/core.py", "gateway/ids.py")),
-    Stage("request-context middleware", ("gateway/server/middleware.py",)),
+    Stage("server middleware (request id, limits, metrics)", ("gateway/server/middleware/",)),
     Stage("routes, auth, config holder (gateway/server)", ("gateway/server/",)),
     Stage("gateway, other", ("gateway/",)),
     Stage("starlette (routing, Request, Response)", ("starlette/",)),

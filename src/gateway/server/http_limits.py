@@ -4,7 +4,8 @@ uvicorn's HTTP parser refuses what it cannot read (a URL past ~64 KB, a malforme
 with its own `text/plain` 400 before any ASGI app sees the request. `eval-gateway serve`
 therefore runs `GatewayHttpToolsProtocol`: the same parser with our limits checked while it
 reads (far below the parser's own), and every refusal written as `application/problem+json`.
-`head_refusal` applies the same limits in the middleware, for any other ASGI server.
+`head_refusal` applies the same limits in server.middleware.size_limits, for any other ASGI
+server.
 """
 
 from __future__ import annotations

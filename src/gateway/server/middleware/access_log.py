@@ -14,6 +14,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.server.holder import GatewayHolder
+from gateway.server.middleware.http import HttpMiddleware
 from gateway.server.middleware.record import ACCESS_FIELDS, AccessInfo, access_of
 
 UNMATCHED_ROUTE = "<unmatched>"  # the route of a request no route matched (or refused before)
@@ -25,15 +26,12 @@ def route_of(scope: Scope) -> str:
     return getattr(scope.get("route"), "path", None) or UNMATCHED_ROUTE
 
 
-class AccessLogMiddleware:
+class AccessLogMiddleware(HttpMiddleware):
     def __init__(self, app: ASGIApp, *, holder: GatewayHolder) -> None:
-        self.app = app
+        super().__init__(app)
         self.holder = holder
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         began = time.perf_counter()
         try:
             await self.app(scope, receive, send)

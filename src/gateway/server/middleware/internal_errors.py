@@ -13,21 +13,19 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.server.holder import GatewayHolder
+from gateway.server.middleware.http import HttpMiddleware
 from gateway.server.middleware.record import access_of
 from gateway.server.problems import PROBLEM_MEDIA_TYPE, internal_error_body
 
 log = logging.getLogger("gateway.server")
 
 
-class InternalErrorMiddleware:
+class InternalErrorMiddleware(HttpMiddleware):
     def __init__(self, app: ASGIApp, *, holder: GatewayHolder) -> None:
-        self.app = app
+        super().__init__(app)
         self.holder = holder
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await self.app(scope, receive, send)
         except ClientDisconnect:

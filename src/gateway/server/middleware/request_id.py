@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from gateway.server.logs import REQUEST_ID
+from gateway.server.middleware.http import HttpMiddleware
 from gateway.server.middleware.record import AccessInfo, new_request_id
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -28,14 +29,8 @@ def incoming_request_id(scope: Scope) -> str:
     return new_request_id()
 
 
-class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RequestIdMiddleware(HttpMiddleware):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = incoming_request_id(scope)
         access = AccessInfo(request_id=request_id)
         state = scope.setdefault("state", {})

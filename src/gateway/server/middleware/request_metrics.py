@@ -10,18 +10,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.server.metrics import Metrics
 from gateway.server.middleware.access_log import route_of
+from gateway.server.middleware.http import HttpMiddleware
 from gateway.server.middleware.record import access_of
 
 
-class RequestMetricsMiddleware:
+class RequestMetricsMiddleware(HttpMiddleware):
     def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
-        self.app = app
+        super().__init__(app)
         self.metrics = metrics
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await self.app(scope, receive, send)
         finally:

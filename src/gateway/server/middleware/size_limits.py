@@ -14,18 +14,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.errors import GatewayError
 from gateway.server.holder import GatewayHolder
 from gateway.server.http_limits import head_refusal
+from gateway.server.middleware.http import HttpMiddleware
 from gateway.server.problems import BodyTooLarge, error_response
 
 
-class SizeLimitMiddleware:
+class SizeLimitMiddleware(HttpMiddleware):
     def __init__(self, app: ASGIApp, *, holder: GatewayHolder) -> None:
-        self.app = app
+        super().__init__(app)
         self.holder = holder
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.holder.current.config.server.max_body_bytes
         refusal: GatewayError | None = head_refusal(scope)
         if refusal is None and declared_length(scope) > limit:
