@@ -1,6 +1,6 @@
 """NeMo Evaluator adapters (v1 and v2) against the simulator, through recorded cassettes.
 
-Record: `pytest tests/vendors/test_nemo_evaluator_cassettes.py --record-mode=once`;
+Record: `pytest tests/vendors/nemo_evaluator/test_cassettes.py --record-mode=once`;
 replay (CI): `--record-mode=none`.
 """
 

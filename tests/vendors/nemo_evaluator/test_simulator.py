@@ -85,6 +85,24 @@ def test_seeds_one_job_per_documented_status_with_vendor_ids(app: Starlette) -> 
     assert seeded(make_app(), "v1") == v1_jobs
 
 
+async def test_a_jobs_data_is_its_own_not_the_shared_seeds(app: Starlette) -> None:
+    # The seeds (seeds.yaml) are parsed once per process: changing one simulated job's fields
+    # must not change another job's, nor the next simulator's.
+    state: SimState = app.state.sim
+    first, second = (state.jobs[seeded(app, "v1")[w]] for w in ("running", "completed"))
+    first.data["config"]["params"]["limit_samples"] = 7
+    first.data["results"]["tasks"]["qa"]["metrics"].clear()
+    first.data["target"]["model"]["api_endpoint"]["url"] = "http://elsewhere"
+    fresh = make_app()
+    async with client_for(VENDOR, fresh) as http:
+        for job in (second, fresh.state.sim.jobs[first.id]):
+            assert job.data["config"]["params"]["limit_samples"] == 200
+            assert job.data["results"]["tasks"]["qa"]["metrics"]
+            assert job.data["target"]["model"]["api_endpoint"]["url"].startswith("http://nemo")
+        body = (await http.get(f"{V1}/{first.id}")).json()
+        assert body["config"]["params"]["limit_samples"] == 200
+
+
 @pytest.mark.parametrize("word", V1_STATUSES)
 async def test_v1_job_and_status_bodies(app: Starlette, http: httpx.AsyncClient, word: str) -> None:
     job_id = seeded(app, "v1")[word]

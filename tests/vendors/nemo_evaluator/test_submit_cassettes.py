@@ -1,6 +1,6 @@
 """NeMo Evaluator submission (v1 and v2) through the adapters against the simulator, recorded.
 
-Record: `pytest tests/vendors/test_nemo_evaluator_submit_cassettes.py --record-mode=once`;
+Record: `pytest tests/vendors/nemo_evaluator/test_submit_cassettes.py --record-mode=once`;
 replay (CI): `--record-mode=none`.
 """
 

@@ -42,21 +42,18 @@ Kind = Literal["string", "object"]
 Refused = list[tuple[str, str]]
 
 # The documented optional fields of each version's create body, and their JSON type.
-V1_OPTIONS: dict[str, Kind] = {
+_SHARED_OPTIONS: dict[str, Kind] = {
     "namespace": "string",
     "description": "string",
     "project": "string",
     "custom_fields": "object",
+}
+V1_OPTIONS: dict[str, Kind] = {
+    **_SHARED_OPTIONS,
     "output_files_url": "string",
     "ownership": "object",
 }
-V2_OPTIONS: dict[str, Kind] = {
-    "namespace": "string",
-    "description": "string",
-    "project": "string",
-    "custom_fields": "object",
-    "ownership": "object",
-}
+V2_OPTIONS: dict[str, Kind] = {**_SHARED_OPTIONS, "ownership": "object"}
 # Body fields that are not options: the canonical request sets them, or the server does.
 V1_NOT_OPTIONS: dict[str, str] = {
     "config": "set it with 'evaluation'",

@@ -1,9 +1,10 @@
 """NVIDIA NeMo Evaluator simulator: one app serving the v1 and v2 (preview) job APIs.
 
 The two versions keep separate job sets (v1 ids `eval-<base58>`, v2 ids `job-<base32>`), as a
-job created through one API is not visible through the other. Seeded: one job per documented
-status word of each version (static), plus one moving job per version
-(created 1 s -> pending 1 s -> running/active 5 s -> completed).
+job created through one API is not visible through the other. Seeded (seeds.yaml): one job per
+documented status word of each version (static), plus one moving job per version
+(created 1 s -> pending 1 s -> running/active 5 s -> completed). The job routes both versions
+share are in jobs, each version's own in v1 and v2.
 """
 
 from __future__ import annotations

@@ -1,54 +1,32 @@
 """NeMo Evaluator simulator data: status words, ids, timestamps and the seeded jobs.
 
-The bodies rendered from a job's data are in nemo_evaluator_render.
+The vocabularies, lifecycles, seeded jobs and default job fields are data, in seeds.yaml; the
+bodies rendered from a job's data are in render.
 """
 
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.simulators.engine import SimJob, SimState, Stage
+from gateway.simulators.seeds import lifecycle, load_seeds
 
-V1_STATUSES = (
-    "created",
-    "pending",
-    "running",
-    "cancelled",
-    "cancelling",
-    "failed",
-    "completed",
-    "ready",
-    "unknown",
-)
-V2_STATUSES = (
-    "created",
-    "pending",
-    "active",
-    "cancelled",
-    "cancelling",
-    "error",
-    "completed",
-    "paused",
-    "pausing",
-    "resuming",
-)
-# Inferred in API.md §2 (NVIDIA does not say which values are terminal).
-TERMINAL = {
-    "v1": frozenset({"completed", "failed", "cancelled"}),
-    "v2": frozenset({"completed", "error", "cancelled"}),
-}
-RUNNING_WORD = {"v1": "running", "v2": "active"}
+_SEEDS: dict[str, Any] = load_seeds(__package__)
+_APIS: dict[str, dict[str, Any]] = _SEEDS["apis"]
+
+V1_STATUSES: tuple[str, ...] = tuple(_APIS["v1"]["statuses"])
+V2_STATUSES: tuple[str, ...] = tuple(_APIS["v2"]["statuses"])
+TERMINAL = {api: frozenset(spec["terminal"]) for api, spec in _APIS.items()}
 
 _UNIX_EPOCH = datetime(1970, 1, 1)  # naive: NeMo sends UTC without a zone
 _ID_NAMESPACE = uuid.UUID("6f1d3c1e-7a57-4f43-9a44-4e0d2c9b7a10")
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _BASE32 = "0123456789abcdefghjkmnpqrstvwxyz"
-DEFAULT_LIMIT_SAMPLES = 200
 # The docs' running example: 85 of 200 samples, 42.5 %.
 STATIC_RUNNING_FRACTION = 0.425
-FAILURE_MESSAGE = "Error connecting to inference server"  # from the Evaluator troubleshooting docs
 
 
 def _base58(data: bytes) -> str:
@@ -87,80 +65,12 @@ def iso(at: float) -> str:
 # -- job data ----------------------------------------------------------------------------------
 
 
-def default_config(api: str) -> dict[str, Any]:
-    config: dict[str, Any] = {
-        "type": "custom",
-        "params": {"parallelism": 8, "limit_samples": DEFAULT_LIMIT_SAMPLES},
-        "tasks": {"qa": {"type": "completion", "metrics": {"bleu": {"type": "bleu"}}}},
-    }
-    if api == "v1":
-        config.update(name="test-benchmark", namespace="nvidia")
-    return config
-
-
-def default_target() -> dict[str, Any]:
-    return {
-        "type": "model",
-        "model": {
-            "api_endpoint": {
-                "url": "http://nemo-nim-proxy:8000/v1/chat/completions",
-                "model_id": "meta/llama-3.1-8b-instruct",
-                "format": "nim",
-            }
-        },
-    }
-
-
-# Shaped like the docs' results example, plus a group carrying ScoreStats.
-DEFAULT_RESULTS: dict[str, Any] = {
-    "tasks": {
-        "qa": {
-            "metrics": {
-                "bleu": {
-                    "scores": {
-                        "sentence": {
-                            "value": 32.5,
-                            "stats": {"count": 200, "sum": 6500.0, "mean": 32.5, "stderr": 1.3},
-                        },
-                        "corpus": {"value": 30.1},
-                    }
-                }
-            }
-        }
-    },
-    "groups": {
-        "evaluation": {
-            "metrics": {
-                "bleu": {
-                    "scores": {
-                        "corpus": {
-                            "value": 30.1,
-                            "stats": {"count": 1, "min": 30.1, "max": 30.1, "nan_count": 0},
-                        }
-                    }
-                }
-            }
-        }
-    },
-}
-
-
 def job_data(api: str, key: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The vendor fields a simulated job is rendered from (`extra` overrides any of them)."""
     job_id = v1_id("eval", key) if api == "v1" else v2_id(key)
-    data: dict[str, Any] = {
-        "api": api,
-        "id": job_id,
-        "namespace": "default",
-        "project": None,
-        "description": None,
-        "custom_fields": {},
-        "config": default_config(api),
-        "target": default_target(),
-        "limit_samples": DEFAULT_LIMIT_SAMPLES,
-        "failure": FAILURE_MESSAGE,
-        "results": DEFAULT_RESULTS,
-    }
+    # Copies: a job's data is its own (the seeds are shared and must not change).
+    data: dict[str, Any] = {"api": api, "id": job_id, **copy.deepcopy(_SEEDS["job"])}
+    data["config"] = copy.deepcopy(_APIS[api]["config"])
     if api == "v1":
         data["result_id"] = v1_id("evaluation_result", key)
     else:
@@ -169,28 +79,22 @@ def job_data(api: str, key: str, extra: dict[str, Any] | None = None) -> dict[st
     return data
 
 
-def add_job(state: SimState, lifecycle: list[Stage], data: dict[str, Any], at: float) -> SimJob:
-    return state.add_job(str(data["id"]), lifecycle, data, created_at=at)
+def add_job(state: SimState, stages: list[Stage], data: dict[str, Any], at: float) -> SimJob:
+    return state.add_job(str(data["id"]), stages, data, created_at=at)
 
 
 def seed(state: SimState) -> None:
-    """One job per documented status word of each API, plus one moving job per API."""
+    """The seeded jobs of seeds.yaml: one per documented status word of each API, plus one
+    moving job per API."""
     now = state.clock.now()
-    for api, words in (("v1", V1_STATUSES), ("v2", V2_STATUSES)):
-        for index, word in enumerate(words):
-            key = f"{api}-{word}"
-            add_job(state, [Stage(word)], job_data(api, key), now - 3600 + 60 * index)
-        add_job(state, moving_lifecycle(api), job_data(api, f"{api}-lifecycle"), now)
+    for job in _SEEDS["jobs"]:
+        stages = list(lifecycle(job["lifecycle"]))
+        add_job(state, stages, job_data(job["api"], job["key"]), now + job["created"])
 
 
 def moving_lifecycle(api: str) -> list[Stage]:
-    return [
-        Stage("created", 1.0),
-        Stage("pending", 1.0),
-        Stage(RUNNING_WORD[api], 5.0),
-        Stage("completed"),
-    ]
+    return list(lifecycle(_APIS[api]["moving"]))
 
 
 def cancel_lifecycle() -> list[Stage]:
-    return [Stage("cancelling", 1.0), Stage("cancelled")]
+    return list(lifecycle(_SEEDS["cancel"]))

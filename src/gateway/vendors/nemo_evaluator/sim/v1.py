@@ -2,162 +2,65 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.simulators.engine import SimJob
-from gateway.vendors.nemo_evaluator.sim import data, render
-from gateway.vendors.nemo_evaluator.sim.http import (
-    by_reference,
-    detail,
-    find_job,
-    invalid,
-    job_not_found,
-    json_body,
-    limit_samples,
-    list_page,
-    object_error,
-    optional_fields,
-    state_of,
-    union_errors,
+from gateway.vendors.nemo_evaluator.sim import render
+from gateway.vendors.nemo_evaluator.sim.http import detail, state_of
+from gateway.vendors.nemo_evaluator.sim.jobs import SHARED_OPTIONAL, SimApi, job_routes
+
+ZIP = "application/zip"
+
+API = SimApi(
+    name="v1",
+    render_job=render.v1_job,
+    # JobCreateParams `{config, target, namespace?, description?, project?, custom_fields?,
+    # output_files_url?, ownership?}`; the server-set `result`/`status`/`status_details` are
+    # ignored.
+    optional={**SHARED_OPTIONAL, "output_files_url": "str", "ownership": "dict"},
+    config_model="EvaluationConfig",
+    target_model="EvaluationTarget",
+    list_filters=("namespace", "project"),
+    list_statuses=None,  # v1's filter[status] is a plain string
+    # The SDK sends `Accept: */*` and discards the body: no JSON body is expected.
+    deleted=lambda: Response(status_code=204),
 )
 
-API = "v1"
-JOBS = "/v1/evaluation/jobs"
-ZIP = "application/zip"
-_OPTIONAL = {
-    "namespace": "str",
-    "description": "str",
-    "project": "str",
-    "custom_fields": "dict",
-    "output_files_url": "str",
-    "ownership": "dict",
-}
 
-
-def _render(request: Request) -> Any:
-    now = state_of(request).clock.now()
-    return lambda job, word: render.v1_job(job, word, now)
-
-
-async def create_job(request: Request) -> Response:
-    """JobCreateParams `{config, target, namespace?, description?, project?, custom_fields?,
-    output_files_url?, ownership?}`; the server-set `result`/`status`/`status_details` are
-    ignored."""
-    body, bad = await json_body(request)
-    if bad is not None:
-        return bad
-    if not isinstance(body, dict):
-        return invalid([object_error(["body"])])
-    options, option_errors = optional_fields(body, ["body"], _OPTIONAL)
-    errors = [
-        *union_errors(["body", "config"], "EvaluationConfig", body.get("config")),
-        *union_errors(["body", "target"], "EvaluationTarget", body.get("target")),
-        *option_errors,
-    ]
-    if errors:
-        return invalid(errors)
-    state = state_of(request)
-    extra = {
-        "config": by_reference(body["config"], "custom"),
-        "target": by_reference(body["target"], "model"),
-        **limit_samples(body["config"]),
-        **options,
-    }
-    job_data = data.job_data(API, f"{API}-created-{state.next_seq()}", extra)
-    job = data.add_job(state, data.moving_lifecycle(API), job_data, state.clock.now())
-    return JSONResponse(render.v1_job(job, state.status_of(job), state.clock.now()))
-
-
-async def list_jobs(request: Request) -> Response:
-    jobs = [j for j in state_of(request).jobs.values() if j.data.get("api") == API]
-    return list_page(
-        request,
-        jobs,
-        _render(request),
-        statuses=None,  # v1's filter[status] is a plain string
-        sorts=("created_at", "-created_at", "updated_at", "-updated_at"),
-        filters=("namespace", "project"),
-    )
-
-
-async def get_job(request: Request) -> Response:
-    job = find_job(request, API)
-    if job is None:
-        return job_not_found(request.path_params["job_id"])
-    state = state_of(request)
-    return JSONResponse(render.v1_job(job, state.status_of(job), state.clock.now()))
-
-
-async def delete_job(request: Request) -> Response:
-    # The SDK sends `Accept: */*` and discards the body: no JSON body is expected.
-    job = find_job(request, API)
-    if job is None:
-        return job_not_found(request.path_params["job_id"])
-    del state_of(request).jobs[job.id]
-    return Response(status_code=204)
-
-
-async def status(request: Request) -> Response:
+@API.read("/status")
+# Named by the v2 migration guide; SDK 1.5.0 and the other pages use /status.
+@API.read("/status-details")
+def status(request: Request, job: SimJob) -> Response:
     """EvaluationStatusDetails: no `status` field here (API.md §6); also at /status-details."""
-    job = find_job(request, API)
-    if job is None:
-        return job_not_found(request.path_params["job_id"])
     state = state_of(request)
     now = state.clock.now()
     return JSONResponse(render.v1_status_details(job, state.status_of(job), now))
 
 
-async def cancel(request: Request) -> Response:
-    """The answer is untyped in the SDK; we return the job as it stands after the request."""
-    job = find_job(request, API)
-    if job is None:
-        return job_not_found(request.path_params["job_id"])
-    state = state_of(request)
-    now = state.clock.now()
-    word = job.status_at(now)
-    if word in data.TERMINAL[API]:
-        # Undocumented; a conflict (the SDK's ConflictError) is the plausible answer.
-        return detail(409, f"Job {job.id} is already {word} and cannot be cancelled")
-    if word != "cancelling":
-        job.set_status(now, data.cancel_lifecycle())
-    return JSONResponse(render.v1_job(job, state.status_of(job), now))
-
-
-def _completed(request: Request) -> tuple[SimJob | None, Response | None]:
-    job = find_job(request, API)
-    if job is None:
-        return None, job_not_found(request.path_params["job_id"])
+def _unless_completed(request: Request, job: SimJob) -> Response | None:
     if job.status_at(state_of(request).clock.now()) != "completed":
         # Undocumented: an unfinished job has no result resource (its `result` is null).
-        return None, detail(404, f"Results for job {job.id} not found")
-    return job, None
+        return detail(404, f"Results for job {job.id} not found")
+    return None
 
 
-async def results(request: Request) -> Response:
-    job, missing = _completed(request)
-    if job is None:
-        return missing or detail(404, "Not Found")
+@API.read("/results", gate=_unless_completed)
+def results(request: Request, job: SimJob) -> Response:
     return JSONResponse(render.v1_result(job, state_of(request).clock.now()))
 
 
-async def download_results(request: Request) -> Response:
-    job, missing = _completed(request)
-    if job is None:
-        return missing or detail(404, "Not Found")
+@API.read("/download-results", gate=_unless_completed)
+def download_results(request: Request, job: SimJob) -> Response:
     body = render.v1_results_zip(job, state_of(request).clock.now())
     headers = {"Content-Disposition": f'attachment; filename="{job.id}.zip"'}
     return Response(body, media_type=ZIP, headers=headers)
 
 
-async def logs(request: Request) -> Response:
+@API.read("/logs")
+def logs(request: Request, job: SimJob) -> Response:
     """A ZIP of the job's logs (docs 25.8.0 get-logs)."""
-    job = find_job(request, API)
-    if job is None:
-        return job_not_found(request.path_params["job_id"])
     body = render.v1_logs_zip(job, state_of(request).status_of(job))
     headers = {"Content-Disposition": f'attachment; filename="{job.id}-logs.zip"'}
     return Response(body, media_type=ZIP, headers=headers)
@@ -175,16 +78,6 @@ async def get_result(request: Request) -> Response:
 
 
 ROUTES: list[BaseRoute] = [
-    Route(JOBS, create_job, methods=["POST"]),
-    Route(JOBS, list_jobs, methods=["GET"]),
-    Route(JOBS + "/{job_id}", get_job, methods=["GET"]),
-    Route(JOBS + "/{job_id}", delete_job, methods=["DELETE"]),
-    Route(JOBS + "/{job_id}/status", status, methods=["GET"]),
-    # Named by the v2 migration guide; SDK 1.5.0 and the other pages use /status.
-    Route(JOBS + "/{job_id}/status-details", status, methods=["GET"]),
-    Route(JOBS + "/{job_id}/cancel", cancel, methods=["POST"]),
-    Route(JOBS + "/{job_id}/results", results, methods=["GET"]),
-    Route(JOBS + "/{job_id}/download-results", download_results, methods=["GET"]),
-    Route(JOBS + "/{job_id}/logs", logs, methods=["GET"]),
+    *job_routes(API),
     Route("/v1/evaluation/results/{result_id}", get_result, methods=["GET"]),
 ]

@@ -7,137 +7,47 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from gateway.simulators.engine import SimJob
 from gateway.vendors.nemo_evaluator.sim import data, render
 from gateway.vendors.nemo_evaluator.sim.http import (
-    by_reference,
     detail,
     field_error,
-    find_job,
     int_query,
     invalid,
-    job_not_found,
-    json_body,
-    limit_samples,
-    list_page,
-    object_error,
-    optional_fields,
     state_of,
-    union_errors,
 )
+from gateway.vendors.nemo_evaluator.sim.jobs import SHARED_OPTIONAL, SimApi, job_routes
 
-API = "v2"
-JOBS = "/v2/evaluation/jobs"
 DEFAULT_LOG_LIMIT = 100  # not documented
-_OPTIONAL = {
-    "name": "str",
-    "namespace": "str",
-    "description": "str",
-    "project": "str",
-    "custom_fields": "dict",
-    "ownership": "dict",
-}
 _MEDIA = {"artifacts": "application/gzip", "evaluation-results": "application/json"}
 
-
-def _render(request: Request) -> Any:
-    now = state_of(request).clock.now()
-    return lambda job, word: render.v2_job(job, word, now)
-
-
-async def create_job(request: Request) -> Response:
-    """`{spec: {config, target}, name?, namespace?, project?, description?, custom_fields?,
-    ownership?}`."""
-    body, bad = await json_body(request)
-    if bad is not None:
-        return bad
-    if not isinstance(body, dict):
-        return invalid([object_error(["body"])])
-    spec = body.get("spec")
-    if spec is None:
-        return invalid([field_error(["body", "spec"], "Field required", "missing")])
-    if not isinstance(spec, dict):
-        return invalid([object_error(["body", "spec"])])
-    options, option_errors = optional_fields(body, ["body"], _OPTIONAL)
-    errors = [
-        *union_errors(["body", "spec", "config"], "EvaluationConfigV2", spec.get("config")),
-        *union_errors(["body", "spec", "target"], "EvaluationTargetV2", spec.get("target")),
-        *option_errors,
-    ]
-    if errors:
-        return invalid(errors)
-    state = state_of(request)
-    extra: dict[str, Any] = {
-        "config": by_reference(spec["config"], "custom"),
-        "target": by_reference(spec["target"], "model"),
-        **limit_samples(spec["config"]),
-        **options,
-    }
-    job_data = data.job_data(API, f"{API}-created-{state.next_seq()}", extra)
-    job = data.add_job(state, data.moving_lifecycle(API), job_data, state.clock.now())
-    return JSONResponse(render.v2_job(job, state.status_of(job), state.clock.now()))
-
-
-async def list_jobs(request: Request) -> Response:
-    jobs = [j for j in state_of(request).jobs.values() if j.data.get("api") == API]
-    return list_page(
-        request,
-        jobs,
-        _render(request),
-        statuses=data.V2_STATUSES,  # typed PlatformJobStatus: other words are a 422
-        sorts=("created_at", "-created_at", "updated_at", "-updated_at"),
-        filters=("name", "namespace", "project"),
-    )
-
-
-async def get_job(request: Request) -> Response:
-    job = find_job(request, API)
-    if job is None:
-        return job_not_found(request.path_params["job_id"])
-    state = state_of(request)
-    return JSONResponse(render.v2_job(job, state.status_of(job), state.clock.now()))
-
-
-async def delete_job(request: Request) -> Response:
+API = SimApi(
+    name="v2",
+    render_job=render.v2_job,
+    # `{spec: {config, target}, name?, namespace?, project?, description?, custom_fields?,
+    # ownership?}`.
+    spec_field="spec",
+    optional={"name": "str", **SHARED_OPTIONAL, "ownership": "dict"},
+    config_model="EvaluationConfigV2",
+    target_model="EvaluationTargetV2",
+    list_filters=("name", "namespace", "project"),
+    list_statuses=data.V2_STATUSES,  # typed PlatformJobStatus: other words are a 422
     # Untyped JSON in the SDK; nothing about its content is documented.
-    job = find_job(request, API)
-    if job is None:
-        return job_not_found(request.path_params["job_id"])
-    del state_of(request).jobs[job.id]
-    return JSONResponse({})
+    deleted=lambda: JSONResponse({}),
+)
 
 
-async def cancel(request: Request) -> Response:
-    """Answers the EvaluatorV2Job as it stands after the request."""
-    job = find_job(request, API)
-    if job is None:
-        return job_not_found(request.path_params["job_id"])
-    state = state_of(request)
-    now = state.clock.now()
-    word = job.status_at(now)
-    if word in data.TERMINAL[API]:
-        # Undocumented; a conflict (the SDK's ConflictError) is the plausible answer.
-        return detail(409, f"Job {job.id} is already {word} and cannot be cancelled")
-    if word != "cancelling":
-        job.set_status(now, data.cancel_lifecycle())
-    return JSONResponse(render.v2_job(job, state.status_of(job), now))
-
-
-async def status(request: Request) -> Response:
-    job = find_job(request, API)
-    if job is None:
-        return job_not_found(request.path_params["job_id"])
+@API.read("/status")
+def status(request: Request, job: SimJob) -> Response:
     state = state_of(request)
     return JSONResponse(render.v2_status(job, state.status_of(job), state.clock.now()))
 
 
-async def logs(request: Request) -> Response:
+@API.read("/logs")
+def logs(request: Request, job: SimJob) -> Response:
     """PlatformJobLogPage with cursor paging (`limit`, `page_cursor`); the cursor is opaque."""
-    job = find_job(request, API)
-    if job is None:
-        return job_not_found(request.path_params["job_id"])
     errors: list[dict[str, Any]] = []
     limit = int_query(request, "limit", DEFAULT_LOG_LIMIT, errors)
     cursor = request.query_params.get("page_cursor")
@@ -166,39 +76,32 @@ def _is_completed(request: Request, job: SimJob) -> bool:
     return job.status_at(state_of(request).clock.now()) == "completed"
 
 
-async def list_results(request: Request) -> Response:
+@API.read("/results")
+def list_results(request: Request, job: SimJob) -> Response:
     """`{data: PlatformJobResult[], object}`; empty until the job has completed."""
-    job = find_job(request, API)
-    if job is None:
-        return job_not_found(request.path_params["job_id"])
     now = state_of(request).clock.now()
     names = render.RESULT_NAMES if _is_completed(request, job) else ()
     stored = [render.v2_stored_result(job, name, now) for name in names]
     return JSONResponse({"object": "list", "data": stored})
 
 
-def _stored(request: Request) -> tuple[SimJob | None, str, Response | None]:
-    job = find_job(request, API)
+def _unless_stored(request: Request, job: SimJob) -> Response | None:
     name = request.path_params["result_name"]
-    if job is None:
-        return None, name, job_not_found(request.path_params["job_id"])
     if name not in render.RESULT_NAMES or not _is_completed(request, job):
-        return None, name, detail(404, f"Result {name} not found for job {job.id}")
-    return job, name, None
+        return detail(404, f"Result {name} not found for job {job.id}")
+    return None
 
 
-async def get_stored_result(request: Request) -> Response:
-    job, name, missing = _stored(request)
-    if job is None:
-        return missing or detail(404, "Not Found")
+@API.read("/results/{result_name}", gate=_unless_stored)
+def get_stored_result(request: Request, job: SimJob) -> Response:
+    name = request.path_params["result_name"]
     return JSONResponse(render.v2_stored_result(job, name, state_of(request).clock.now()))
 
 
-async def download(request: Request) -> Response:
+@API.read("/results/{result_name}/download", gate=_unless_stored)
+def download(request: Request, job: SimJob) -> Response:
     """`results/artifacts/download` (gzip tarball), `results/evaluation-results/download` (JSON)."""
-    job, name, missing = _stored(request)
-    if job is None:
-        return missing or detail(404, "Not Found")
+    name = request.path_params["result_name"]
     if name == "evaluation-results":
         body = json.dumps(render.v2_evaluation_results(job)).encode()
     else:
@@ -206,15 +109,4 @@ async def download(request: Request) -> Response:
     return Response(body, media_type=_MEDIA[name])
 
 
-ROUTES: list[BaseRoute] = [
-    Route(JOBS, create_job, methods=["POST"]),
-    Route(JOBS, list_jobs, methods=["GET"]),
-    Route(JOBS + "/{job_id}", get_job, methods=["GET"]),
-    Route(JOBS + "/{job_id}", delete_job, methods=["DELETE"]),
-    Route(JOBS + "/{job_id}/cancel", cancel, methods=["POST"]),
-    Route(JOBS + "/{job_id}/status", status, methods=["GET"]),
-    Route(JOBS + "/{job_id}/logs", logs, methods=["GET"]),
-    Route(JOBS + "/{job_id}/results", list_results, methods=["GET"]),
-    Route(JOBS + "/{job_id}/results/{result_name}", get_stored_result, methods=["GET"]),
-    Route(JOBS + "/{job_id}/results/{result_name}/download", download, methods=["GET"]),
-]
+ROUTES: list[BaseRoute] = job_routes(API)
