@@ -1,10 +1,10 @@
 """What every vendor adapter is: declarative tables, pure translators and a little I/O.
 
 An adapter never retries, caches or serves HTTP. It turns one canonical operation into the
-vendor's HTTP call(s) through the client it is given (`gateway.upstream`; an
-`httpx.AsyncClient` is accepted too), and the vendor's answer into
-canonical objects through its module's pure functions. Retries, caching and error guarding
-wrap adapters in one place: `gateway.core`.
+vendor's HTTP call(s) through the client it is given (a `gateway.transport` engine; an
+`httpx.AsyncClient` is accepted too), and the vendor's answer into canonical objects through
+its module's pure functions. Retries, the circuit breaker, coalescing and caching wrap
+adapters in one place: `gateway.resilience` (its BackendGuard, resilience/guard.py).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from gateway.errors import (
     UnsupportedOperation,
     UpstreamError,
     UpstreamInvalidResponse,
+    UpstreamProblem,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
@@ -34,10 +35,31 @@ from gateway.ids import JobRef, format_job_id
 from gateway.redact import bounded_vendor_error, scrub_text
 from gateway.schemas import FieldError, Job, Problem, Result, SubmitRequest
 from gateway.telemetry import with_trace_headers
-from gateway.transport.engines import HttpxUpstream, UpstreamClient
+from gateway.transport import (
+    HttpxUpstream,
+    InvalidResponse,
+    Timeout,
+    TransportError,
+    UpstreamClient,
+)
 
 # Vendor answers worth retrying (for idempotent operations); see gateway.resilience.
 RETRYABLE_VENDOR_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+# What a failed call is to the caller (first match wins): (transport error, ours, detail).
+TRANSPORT_PROBLEMS: tuple[tuple[type[TransportError], type[UpstreamProblem], str], ...] = (
+    (Timeout, UpstreamTimeout, "{vendor} did not answer in time"),
+    (
+        InvalidResponse,
+        UpstreamInvalidResponse,
+        "{vendor} answered with a response httpx cannot read",
+    ),
+    (
+        TransportError,
+        UpstreamUnavailable,
+        "could not reach {vendor} (connection failed or was dropped)",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -175,25 +197,8 @@ class Adapter:
                 follow_redirects=follow_redirects,
                 close_if_error=self.fresh_connection_after_error,
             )
-        except httpx.TimeoutException:
-            raise UpstreamTimeout(
-                f"{self.vendor} did not answer in time",
-                backend=self.context.backend,
-                vendor=self.vendor,
-            ) from None
-        except (httpx.InvalidURL, httpx.DecodingError, httpx.TooManyRedirects):
-            # e.g. a redirect whose Location httpx cannot even parse
-            raise UpstreamInvalidResponse(
-                f"{self.vendor} answered with a response httpx cannot read",
-                backend=self.context.backend,
-                vendor=self.vendor,
-            ) from None
-        except (httpx.TransportError, OSError):
-            raise UpstreamUnavailable(
-                f"could not reach {self.vendor} (connection failed or was dropped)",
-                backend=self.context.backend,
-                vendor=self.vendor,
-            ) from None
+        except TransportError as exc:  # the engines raise nothing else
+            raise self.transport_problem(exc) from None
         if response.status_code not in ok:
             raise self.to_problem(
                 operation, response.status_code, response.headers, response.content
@@ -201,6 +206,13 @@ class Adapter:
         # Only a 2xx body is the vendor's answer; a redirect's body need not even be JSON.
         body = self.decode(response.content) if 200 <= response.status_code < 300 else None
         return VendorResponse(response.status_code, response.headers, body)
+
+    def transport_problem(self, exc: TransportError) -> UpstreamProblem:
+        """The typed error for a call that got no usable answer (TRANSPORT_PROBLEMS)."""
+        problem, detail = next((p, d) for f, p, d in TRANSPORT_PROBLEMS if isinstance(exc, f))
+        return problem(
+            detail.format(vendor=self.vendor), backend=self.context.backend, vendor=self.vendor
+        )
 
     def decode(self, content: bytes) -> Any:
         """The body as JSON (None when empty); unreadable bodies are a typed problem."""

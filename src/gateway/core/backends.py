@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from gateway.adapters import Adapter, BackendContext, adapter_class
 from gateway.config import BackendConfig
 from gateway.simulators import SimState, SimTransport, create_app, sim_base_url
-from gateway.transport.engines import AiohttpUpstream, HttpxUpstream, UpstreamClient
+from gateway.transport import AiohttpUpstream, Deadlines, HttpxUpstream, UpstreamClient
 
 
 class BackendInfo(BaseModel):
@@ -54,7 +54,7 @@ def open_backend(
 ) -> Backend:
     """Build the backend's adapter over its own pooled HTTP client (never retrying itself):
     aiohttp for a real vendor, httpx for a given transport, a simulator or `http_client:
-    httpx` (see gateway.upstream). `sim_state`: a simulated backend's jobs to carry on
+    httpx` (see gateway.transport). `sim_state`: a simulated backend's jobs to carry on
     (kept across a config reload; not seeded again)."""
     cls = adapter_class(config.vendor, config.api_version)
     api_key = config.api_key.get_secret_value() if config.api_key else None
@@ -68,31 +68,26 @@ def open_backend(
         simulator = create_app(config.vendor, state=state, api_key=api_key, seed=sim_state is None)
         base_url = sim_base_url(config.vendor)
         transport = transport or SimTransport(simulator)
-    t = config.timeouts
-    timeouts = httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool)
+    # Each request's phase deadlines; the whole call's (timeouts.total) is the guard's.
+    deadlines = Deadlines.of(config.timeouts)
     http: UpstreamClient
     if transport is None and config.http_client == "aiohttp":
         http = AiohttpUpstream(
             base_url,
             headers=headers,
-            timeouts=timeouts,
+            deadlines=deadlines,
             max_connections=config.pool.max_connections,
             keepalive_expiry=config.pool.keepalive_expiry,
         )
     else:
-        limits = httpx.Limits(
+        http = HttpxUpstream.open(
+            base_url,
+            headers=headers,
+            deadlines=deadlines,
+            transport=transport,
             max_connections=config.pool.max_connections,
             max_keepalive_connections=config.pool.max_keepalive_connections,
             keepalive_expiry=config.pool.keepalive_expiry,
-        )
-        http = HttpxUpstream(
-            httpx.AsyncClient(
-                base_url=base_url,
-                headers=headers,
-                timeout=timeouts,
-                transport=transport or httpx.AsyncHTTPTransport(limits=limits, retries=0),
-                follow_redirects=False,
-            )
         )
     context = BackendContext(
         backend=name,

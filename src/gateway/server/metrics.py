@@ -12,7 +12,7 @@ from prometheus_client.registry import Collector
 
 from gateway.core.async_gateway import AsyncGateway
 from gateway.resilience import BreakerState
-from gateway.transport.engines import AiohttpUpstream
+from gateway.transport import AiohttpUpstream
 
 METRICS_MEDIA_TYPE = CONTENT_TYPE_LATEST
 MAX_LABEL_CHARS = 100  # vendor words end up in label values: keep them short

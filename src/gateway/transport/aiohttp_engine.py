@@ -1,59 +1,52 @@
-"""The HTTP client an adapter reaches its vendor through: one small interface, two engines.
+"""The aiohttp engine: how real vendors (`http(s)://` base URLs) are reached by default.
 
-Real vendors (`http(s)://` base URLs) are reached through aiohttp's connection pool by default.
 Measured in bench/ on the benchmark machine (docs/benchmarks.md), one call through an
 `httpx.AsyncClient` cost 1.6 ms of CPU against 0.2 ms through aiohttp: httpcore rescans its
 pool with a poll() per idle connection on every request (encode/httpcore#1035), and the client
-layer parses URLs and cookies per call. An httpx transport given by the caller (tests,
-cassettes, the in-process simulators, `AsyncGateway(transports=...)`) or `http_client: httpx`
-in the config keep httpx.
-
-Both engines speak one vocabulary: an `UpstreamAnswer`, or one of httpx's exceptions (the tree
-`Adapter.call` translates into problems), so adapters never see which engine served them.
+layer parses URLs and cookies per call. It sends the bytes the httpx engine sends (same JSON
+encoding, same query rules), so a vendor cannot tell the two apart.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import ssl
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 import certifi
 import httpx
 
-Params = Mapping[str, Any] | None
+from gateway.transport.base import (
+    ConnectFailed,
+    ConnectionDropped,
+    Deadlines,
+    ErrorTable,
+    InvalidResponse,
+    Params,
+    Timeout,
+    TransportError,
+    UpstreamAnswer,
+)
 
-
-@dataclass(frozen=True, slots=True)
-class UpstreamAnswer:
-    status_code: int
-    headers: Mapping[str, str]  # case-insensitive
-    content: bytes
-
-
-class UpstreamClient(Protocol):
-    async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Params = None,
-        json_body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        follow_redirects: bool = False,
-        close_if_error: bool = False,
-    ) -> UpstreamAnswer:
-        """One call; `url` is a path under the base URL or absolute. `close_if_error`: an
-        answer >= 400 closes its connection instead of returning it to the pool."""
-        ...
-
-    async def aclose(self) -> None: ...
+AIOHTTP_ERRORS = ErrorTable(
+    (
+        (aiohttp.ServerTimeoutError, Timeout),  # connecting, waiting for a pooled one, reading
+        (aiohttp.TooManyRedirects, InvalidResponse),
+        (aiohttp.InvalidURL, InvalidResponse),  # e.g. a redirect to an unparsable Location
+        (aiohttp.ClientConnectorError, ConnectFailed),
+        (aiohttp.ClientPayloadError, ConnectionDropped),  # a body cut short or undecodable
+        (aiohttp.ClientResponseError, ConnectionDropped),  # bytes that are not HTTP
+        (aiohttp.ClientConnectionError, ConnectionDropped),  # closed or reset mid-call
+        (aiohttp.ClientError, TransportError),  # e.g. a redirect to a non-HTTP scheme
+        (TimeoutError, Timeout),
+        (OSError, ConnectionDropped),
+    )
+)
+_CAUGHT = AIOHTTP_ERRORS.catches
 
 
 def env_proxy(base_url: str) -> str | None:
@@ -67,64 +60,6 @@ def env_proxy(base_url: str) -> str | None:
 def encode_json(body: Any) -> bytes:
     # httpx's own encoding of `json=`, so both engines send the same bytes.
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-
-
-class HttpxUpstream:
-    """The httpx engine: any httpx transport (a simulator, a cassette, a MockTransport)."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Params = None,
-        json_body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        follow_redirects: bool = False,
-        close_if_error: bool = False,
-    ) -> UpstreamAnswer:
-        response = await self.client.request(
-            method,
-            url,
-            params=params,
-            json=json_body,
-            headers=headers,
-            follow_redirects=follow_redirects,
-        )
-        if close_if_error and response.status_code >= 400:
-            stream = response.extensions.get("network_stream")
-            if stream is not None:
-                with contextlib.suppress(Exception):  # best effort: a closed stream is gone
-                    await stream.aclose()
-        return UpstreamAnswer(response.status_code, response.headers, response.content)
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-
-# aiohttp's exceptions as the httpx ones Adapter.call translates; the first match wins, so
-# the more specific classes come first.
-AIOHTTP_ERRORS: tuple[tuple[type[BaseException], type[Exception]], ...] = (
-    (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),  # connecting or waiting for one
-    (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
-    (aiohttp.TooManyRedirects, httpx.TooManyRedirects),
-    (aiohttp.InvalidURL, httpx.InvalidURL),  # e.g. a redirect to an unparsable Location
-    (aiohttp.ClientConnectorError, httpx.ConnectError),
-    (aiohttp.ClientPayloadError, httpx.ReadError),  # truncated or undecodable body
-    (aiohttp.ClientResponseError, httpx.RemoteProtocolError),  # not HTTP we can parse
-    (aiohttp.ClientConnectionError, httpx.ReadError),  # dropped or reset mid-call
-    (aiohttp.ClientError, httpx.TransportError),
-)
-
-
-def as_httpx_error(exc: BaseException) -> Exception | None:
-    for source, target in AIOHTTP_ERRORS:
-        if isinstance(exc, source):
-            return target(type(exc).__name__)  # never the message: it may carry the URL
-    return None
 
 
 class CountingConnector(aiohttp.TCPConnector):
@@ -142,28 +77,20 @@ class CountingConnector(aiohttp.TCPConnector):
 
 
 class AiohttpUpstream:
-    """The aiohttp engine: one pooled session per backend, created on first use (it needs
-    the running event loop)."""
+    """One pooled session per backend, created on first use (it needs the running loop)."""
 
     def __init__(
         self,
         base_url: str,
         *,
         headers: Mapping[str, str],
-        timeouts: httpx.Timeout,
+        deadlines: Deadlines,
         max_connections: int,
         keepalive_expiry: float,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._headers = dict(headers)
-        # httpx has four timeouts, aiohttp three: `write` has no counterpart (a request body
-        # is small and sent at once); `connect` covers waiting for a pooled connection too.
-        self._timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=(timeouts.pool or 0) + (timeouts.connect or 0) or None,
-            sock_connect=timeouts.connect,
-            sock_read=timeouts.read,
-        )
+        self._timeout = deadlines.for_aiohttp()
         self._max_connections = max_connections
         self._keepalive_expiry = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
@@ -229,8 +156,8 @@ class AiohttpUpstream:
                 if close_if_error and response.status >= 400:
                     _close_connection(response)
                 return UpstreamAnswer(response.status, response.headers, content)
-        except aiohttp.ClientError as exc:  # its timeouts included (ServerTimeoutError)
-            raise (as_httpx_error(exc) or exc) from None
+        except _CAUGHT as exc:
+            raise AIOHTTP_ERRORS.translate(exc) from None
 
     async def aclose(self) -> None:
         if self._session is not None:
