@@ -1,6 +1,6 @@
 """The Llama Stack adapter against its simulator, through recorded cassettes.
 
-Record: `pytest tests/vendors/test_llama_stack_cassettes.py --record-mode=once`.
+Record: `pytest tests/vendors/llama_stack/test_cassettes.py --record-mode=once`.
 Replays need no simulator state: the clock moves and faults armed below only matter while
 recording.
 """

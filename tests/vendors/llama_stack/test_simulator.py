@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import AsyncIterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from gateway.simulators import (
     UNDOCUMENTED_STATUS,
@@ -85,6 +87,20 @@ async def test_a_seeded_job_for_every_documented_status(
     response = await http.get(job_url("mmlu", job_id))
     assert response.status_code == 200
     assert response.json() == {"job_id": job_id, "status": word}
+
+
+async def test_the_seeded_benchmarks_and_jobs_are_the_seeds_file(http: httpx.AsyncClient) -> None:
+    # Seeded state is data (sim/seeds.yaml, shipped as package data), not code: every
+    # benchmark is listed with its provider and every job answers its first status.
+    text = resources.files("gateway.vendors.llama_stack.sim").joinpath("seeds.yaml").read_text()
+    seeds = yaml.safe_load(text)
+    listed = (await http.get(EVAL)).json()["data"]
+    assert {b["identifier"]: b["provider_id"] for b in listed} == {
+        name: entry["provider_id"] for name, entry in seeds["benchmarks"].items()
+    }
+    for job_id, job in seeds["jobs"].items():
+        word = job["lifecycle"][0]["status"]
+        assert await status_of(http, job["benchmark_id"], job_id) == word
 
 
 async def test_seeded_lifecycle_moves_with_the_clock(http: httpx.AsyncClient) -> None:

@@ -1,6 +1,6 @@
 """Llama Stack run-eval through the adapter against its simulator, via recorded cassettes.
 
-Record: `pytest tests/vendors/test_llama_stack_submit_cassettes.py --record-mode=once`.
+Record: `pytest tests/vendors/llama_stack/test_submit_cassettes.py --record-mode=once`.
 Cassettes match on the request body too, so a replay also checks the run-eval body sent.
 Tests without `vcr` look at the simulator's state and run in-process every time.
 """

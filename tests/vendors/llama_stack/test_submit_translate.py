@@ -19,7 +19,7 @@ from gateway.ids import JobRef, parse_job_id
 from gateway.schemas import JobStatus, SubmitRequest
 from gateway.vendors.llama_stack.adapter import LlamaStackAdapter, to_submission
 from gateway.vendors.llama_stack.sim.data import RunEvalBodyRequest
-from gateway.vendors.llama_stack.submit import run_eval_path
+from gateway.vendors.llama_stack.wire import run_eval_path
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CTX = BackendContext(backend="ls-dev", vendor="llama-stack", base_url="http://llama.example:8321")

@@ -5,21 +5,18 @@ benchmark and its job id, and carries nothing but `job_id` and `status`: no time
 progress, no failure reason, no job list. Results are `EvaluateResponse` bodies whose
 `scores` map each scoring function to per-row scores and aggregated results; with the
 `remote::nvidia` provider the aggregated results are a whole NeMo `EvaluationResult`.
-Submissions (run-eval) are mapped in `llama_stack_submit`, which documents each field.
+Submissions (run-eval) are mapped in `gateway.vendors.llama_stack.submit`, which documents
+each field.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Mapping
-from typing import Any, Final
-from urllib.parse import quote
+from typing import Any
 
-from gateway.adapters.base import Adapter, BackendContext
-from gateway.adapters.identity import asked_id
-from gateway.adapters.tables import JOB_OPERATIONS, ErrorRule, StatusTable
-from gateway.adapters.wire import dig, items, obj, text
+from gateway.adapters.base import Adapter
+from gateway.adapters.tables import JOB_OPERATIONS, ErrorRule
 from gateway.contract import ListedJobs, ListQuery, Operation
 from gateway.errors import (
     GatewayError,
@@ -27,28 +24,19 @@ from gateway.errors import (
     JobNotFound,
     JobNotReady,
     UnsupportedOperation,
-    UpstreamInvalidResponse,
     UpstreamUnavailable,
 )
 from gateway.ids import JobRef
-from gateway.redact import bounded_vendor_error
-from gateway.schemas import FieldError, Job, JobStatus, Link, Metric, Result, SubmitRequest
-from gateway.vendors.llama_stack.results import (
-    flatten_metrics,
-    is_nemo_result,
-    nemo_metrics,
-    result_rows,
-)
-from gateway.vendors.llama_stack.submit import BENCHMARKS_PATH, run_eval_path, to_submission
-
-VENDOR: Final = "llama-stack"
-
-STATUS_TABLE = StatusTable.of(
-    queued=["scheduled"],
-    running=["in_progress"],
-    succeeded=["completed"],
-    failed=["failed"],
-    cancelled=["cancelled"],
+from gateway.schemas import FieldError, Job, JobStatus, Result, SubmitRequest
+from gateway.vendors.llama_stack.jobs import STATUS_TABLE, to_job, to_result
+from gateway.vendors.llama_stack.submit import to_submission
+from gateway.vendors.llama_stack.wire import (
+    VENDOR,
+    field_errors,
+    job_ids,
+    job_path,
+    result_path,
+    run_eval_path,
 )
 
 # Servers up to 0.5 prefix the text of mapped exceptions (API.md §4); 0.6+ send it bare.
@@ -77,6 +65,21 @@ SEND_MODEL = (
     " (the models list of the Llama Stack server)"
 )
 
+
+def _refused_on_submit(
+    status: int | range, message: re.Pattern[str], field: str, send: str
+) -> ErrorRule:
+    """A run-eval answer naming a field the caller sent: invalid-request on that field."""
+    return ErrorRule(
+        InvalidRequest,
+        status=status,
+        message=message,
+        operations=SUBMIT_ONLY,
+        fields=(field,),
+        send=send,
+    )
+
+
 ERROR_TABLE: tuple[ErrorRule, ...] = (
     ErrorRule(
         JobNotReady, status=400, message=NOT_READY_RE, operations=frozenset({Operation.GET_RESULT})
@@ -87,30 +90,9 @@ ERROR_TABLE: tuple[ErrorRule, ...] = (
     # id is malformed. Outside job operations the default 400 -> invalid-request applies.
     ErrorRule(JobNotFound, status=400, message=UNKNOWN_BENCHMARK_RE, operations=JOB_OPERATIONS),
     # On run-eval the same texts name what the caller sent: invalid-request on that field.
-    ErrorRule(
-        InvalidRequest,
-        status=400,
-        message=UNKNOWN_BENCHMARK_RE,
-        operations=SUBMIT_ONLY,
-        fields=("evaluation",),
-        send=SEND_BENCHMARK,
-    ),
-    ErrorRule(
-        InvalidRequest,
-        status=404,
-        message=MODEL_NOT_FOUND_RE,
-        operations=SUBMIT_ONLY,
-        fields=("targets.0.model",),
-        send=SEND_MODEL,
-    ),
-    ErrorRule(
-        InvalidRequest,
-        status=range(400, 405),
-        message=BENCHMARK_NOT_FOUND_RE,
-        operations=SUBMIT_ONLY,
-        fields=("evaluation",),
-        send=SEND_BENCHMARK,
-    ),
+    _refused_on_submit(400, UNKNOWN_BENCHMARK_RE, "evaluation", SEND_BENCHMARK),
+    _refused_on_submit(404, MODEL_NOT_FOUND_RE, "targets.0.model", SEND_MODEL),
+    _refused_on_submit(range(400, 405), BENCHMARK_NOT_FOUND_RE, "evaluation", SEND_BENCHMARK),
     # FastAPI's route miss `{"detail":"Not Found"}`: this server has no Eval API at
     # /v1alpha (0.8+ removed it, <=0.2 served /v1/eval). Unknown jobs are 400s (above).
     ErrorRule(UnsupportedOperation, status=404, message=re.compile(r"Not Found")),
@@ -122,78 +104,9 @@ _CANCEL_REPORTED_FAILED = (
     "Llama Stack's remote::nvidia provider reports a job that is still being cancelled as"
     " 'failed'; poll again to see whether it ends 'cancelled'"
 )
-_FAILED_DETAIL = "Llama Stack reports the job failed and gives no reason"
-
-
-# -- identifiers and paths ----------------------------------------------------------------------
-
-
-def job_ids(ref: JobRef) -> tuple[str, str]:
-    """(benchmark_id, job_id) from a gateway job reference."""
-    if len(ref.parts) != 2:
-        raise InvalidRequest(
-            "a Llama Stack job id has two parts: '<backend>~<benchmark_id>~<job_id>'",
-            backend=ref.backend,
-            vendor=VENDOR,
-            job_id=str(ref),
-        )
-    return ref.parts[0], ref.parts[1]
-
-
-def job_path(benchmark_id: str, job_id: str) -> str:
-    return f"{BENCHMARKS_PATH}/{quote(benchmark_id, safe='')}/jobs/{quote(job_id, safe='')}"
-
-
-def result_path(benchmark_id: str, job_id: str) -> str:
-    return f"{job_path(benchmark_id, job_id)}/result"
-
-
-def _invalid(ctx: BackendContext, what: str, payload: Any) -> UpstreamInvalidResponse:
-    return UpstreamInvalidResponse(
-        f"{VENDOR} answered with {what}",
-        backend=ctx.backend,
-        vendor=VENDOR,
-        vendor_error=bounded_vendor_error(payload, ctx.secrets),
-    )
 
 
 # -- jobs -----------------------------------------------------------------------------------------
-
-
-def to_job(ctx: BackendContext, payload: Any, hint: JobRef | None = None) -> Job:
-    """A Llama Stack `Job` (`{job_id, status}`) as a canonical job.
-
-    The payload never names its benchmark, so `hint` must supply it. The job id is the one
-    asked for (`hint`), whatever the payload says; the payload's only on a create."""
-    if not isinstance(payload, dict):
-        raise _invalid(ctx, "a job that is not a JSON object", payload)
-    hint_parts = hint.parts if hint is not None else ()
-    benchmark_id = hint_parts[0] if hint_parts else None
-    asked = hint_parts[1] if len(hint_parts) > 1 else None
-    job_id = asked_id(ctx, text(payload.get("job_id")), asked)
-    if not benchmark_id or not job_id:
-        raise _invalid(ctx, "a job without a job_id (or its benchmark is unknown)", payload)
-    vendor_status = text(payload.get("status"))
-    status = STATUS_TABLE.lookup(vendor_status)
-    path = job_path(benchmark_id, job_id)
-    links = [Link(rel="self", href=ctx.url(path), media_type="application/json")]
-    if status is JobStatus.SUCCEEDED:
-        links.append(
-            Link(rel="result", href=ctx.url(f"{path}/result"), media_type="application/json")
-        )
-    return Job(
-        id=ctx.job_id(benchmark_id, job_id),
-        backend=ctx.backend,
-        vendor=VENDOR,
-        api_version=ctx.api_version,
-        vendor_job_id=job_id,
-        status=status,
-        vendor_status=vendor_status,
-        # The vendor gives no reason; there is no error object to keep.
-        error=ctx.failure(_FAILED_DETAIL) if status is JobStatus.FAILED else None,
-        links=links,
-        raw=payload,
-    )
 
 
 def not_ready_status(message: str | None) -> JobStatus:
@@ -205,67 +118,7 @@ def not_ready_status(message: str | None) -> JobStatus:
     return STATUS_TABLE.lookup(match["status"].removeprefix("JobStatus."))
 
 
-# -- results --------------------------------------------------------------------------------------
-
-
-def to_result(ctx: BackendContext, payload: Any, ref: JobRef) -> Result:
-    """An `EvaluateResponse` as a canonical result (Llama Stack only serves completed jobs')."""
-    if not isinstance(payload, dict):
-        raise _invalid(ctx, "a result that is not a JSON object", payload)
-    benchmark_id, job_id = job_ids(ref)
-    scores = obj(payload.get("scores"))
-    metrics: list[Metric] = []
-    artifacts = [
-        Link(
-            rel="result",
-            href=ctx.url(result_path(benchmark_id, job_id)),
-            media_type="application/json",
-        )
-    ]
-    for scoring_fn, scoring_result in scores.items():
-        aggregated = obj(dig(scoring_result, "aggregated_results"))
-        if is_nemo_result(aggregated):
-            metrics.extend(nemo_metrics(scoring_fn, aggregated))
-            files_url = text(aggregated.get("files_url"))
-            if files_url is not None:
-                artifacts.append(Link(rel="files", href=files_url))
-        else:
-            metrics.extend(flatten_metrics(aggregated, group=scoring_fn))
-    return Result(
-        job_id=ctx.job_id(benchmark_id, job_id),
-        backend=ctx.backend,
-        vendor=VENDOR,
-        status=JobStatus.SUCCEEDED,
-        metrics=metrics,
-        rows=result_rows(payload.get("generations"), scores),
-        artifacts=artifacts,
-        raw=payload,
-    )
-
-
 # -- errors ---------------------------------------------------------------------------------------
-
-
-def field_errors(body: Any) -> list[FieldError] | None:
-    """Request-validation errors from either shape Llama Stack sends them in: <=0.4
-    `{"error":{"detail":{"errors":[...]}}}`, 0.5+ the repr of that dict as the message."""
-    errors = dig(body, "error", "detail", "errors")
-    if errors is None:
-        message = text(dig(body, "error", "message")) or text(dig(body, "error", "detail"))
-        if message is None or not message.startswith("{'errors':") or len(message) > 20_000:
-            return None
-        try:
-            errors = dig(ast.literal_eval(message), "errors")
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            return None
-    found: list[FieldError] = []
-    for entry in items(errors):
-        msg = text(dig(entry, "msg"))
-        if msg is None:
-            continue
-        loc = [part for part in items(dig(entry, "loc")) if isinstance(part, str | int)]
-        found.append(FieldError(loc=loc, msg=msg, type=text(dig(entry, "type"))))
-    return found or None
 
 
 # -- the adapter ----------------------------------------------------------------------------------
@@ -339,3 +192,16 @@ class LlamaStackAdapter(Adapter):
     @classmethod
     def field_errors(cls, body: Any) -> list[FieldError] | None:
         return field_errors(body)
+
+
+__all__ = [
+    "ERROR_TABLE",
+    "STATUS_TABLE",
+    "LlamaStackAdapter",
+    "field_errors",
+    "job_ids",
+    "not_ready_status",
+    "to_job",
+    "to_result",
+    "to_submission",
+]

@@ -40,12 +40,9 @@ becomes `invalid-request` with its field errors).
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from gateway.adapters.base import BackendContext, refusal
 from gateway.schemas import SubmitRequest
-
-BENCHMARKS_PATH = "/v1alpha/eval/benchmarks"
 
 # Body fields the canonical request sets: not accepted again as vendor_options.
 _SET_BY_CANONICAL: dict[str, str] = {
@@ -71,10 +68,6 @@ REQUIREMENTS: dict[str, str] = {
     "targets[0].model": "the id of a model the server serves (one model target)",
     "max_tokens": "the generation limit; the builtin eval provider requires it",
 }
-
-
-def run_eval_path(benchmark_id: str) -> str:
-    return f"{BENCHMARKS_PATH}/{quote(benchmark_id, safe='')}/jobs"
 
 
 def _candidate_model(request: SubmitRequest, refused: list[tuple[str, str]]) -> str | None:
@@ -157,7 +150,7 @@ def _strategy(request: SubmitRequest, refused: list[tuple[str, str]]) -> dict[st
 
 
 def to_submission(ctx: BackendContext, request: SubmitRequest) -> dict[str, Any]:
-    """The run-eval body for `request` (sent to `run_eval_path(request.evaluation)`), or
+    """The run-eval body for `request` (sent to `wire.run_eval_path(request.evaluation)`), or
     `invalid-request` naming every field Llama Stack cannot express."""
     refused: list[tuple[str, str]] = []
     model = _candidate_model(request, refused)

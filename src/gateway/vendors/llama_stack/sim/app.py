@@ -13,32 +13,31 @@ route misses get FastAPI's `{"detail": ...}` answers.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
-from pydantic import BaseModel, ValidationError
-from starlette.datastructures import URL
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Match, Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
-from gateway import jsonbound
 from gateway.simulators.app import VendorSim
 from gateway.simulators.engine import UNDOCUMENTED_STATUS, Fault, SimJob, SimState, Stage
 from gateway.vendors.llama_stack.sim import data
+from gateway.vendors.llama_stack.sim.http import (
+    INTERNAL_ERROR,
+    VendorError,
+    check_auth,
+    error,
+    ok,
+    rate_limited,
+    read_body,
+    route,
+    route_miss,
+)
+from gateway.vendors.llama_stack.wire import BENCHMARKS_PATH
 
-BENCHMARKS = "/v1alpha/eval/benchmarks"
+BENCHMARKS: Final = BENCHMARKS_PATH
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
-
-
-class VendorError(Exception):
-    """Raised by handlers; answered in the vendor's error envelope."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass
@@ -71,29 +70,6 @@ def _registry(state: SimState) -> _Registry:
     return registry
 
 
-def error(status: int, message: str) -> Response:
-    return JSONResponse({"error": {"message": message}}, status_code=status)
-
-
-def _ok(body: Any) -> Response:
-    return JSONResponse(body)  # None renders as `null`: the v0.5+ answer to DELETE/register
-
-
-Handler = Callable[[Request, SimState], Awaitable[Response]]
-
-
-def _route(path: str, handler: Handler, method: str) -> Route:
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await handler(request, request.app.state.sim)
-        except VendorError as exc:
-            return error(exc.status, exc.message)
-        except Exception:  # what the server answers for any unmapped exception (API.md §4)
-            return error(500, "Internal server error: An unexpected error occurred.")
-
-    return Route(path, endpoint, methods=[method])
-
-
 # -- lookups and bodies ---------------------------------------------------------------------------
 
 
@@ -119,21 +95,6 @@ def _job(state: SimState, bench: dict[str, Any], job_id: str) -> SimJob:
     return job
 
 
-async def _body(request: Request, model: type[BaseModel]) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        raise VendorError(400, data.validation_message(None))
-    try:
-        parsed = jsonbound.loads(raw)
-    except ValueError as exc:
-        position = getattr(exc, "pos", 0)
-        raise VendorError(400, data.validation_message(None, json_error_at=position)) from None
-    try:
-        return model.model_validate(parsed)
-    except ValidationError as exc:
-        raise VendorError(400, data.validation_message(exc)) from None
-
-
 def _job_body(state: SimState, job: SimJob) -> dict[str, Any]:
     return {"job_id": job.id, "status": state.status_of(job)}
 
@@ -142,7 +103,7 @@ def _job_body(state: SimState, job: SimJob) -> dict[str, Any]:
 
 
 async def list_benchmarks(request: Request, state: SimState) -> Response:
-    return _ok({"data": list(_registry(state).benchmarks.values())})
+    return ok({"data": list(_registry(state).benchmarks.values())})
 
 
 def _registered(state: SimState, benchmark_id: str) -> dict[str, Any]:
@@ -153,11 +114,11 @@ def _registered(state: SimState, benchmark_id: str) -> dict[str, Any]:
 
 
 async def get_benchmark(request: Request, state: SimState) -> Response:
-    return _ok(_registered(state, request.path_params["benchmark_id"]))
+    return ok(_registered(state, request.path_params["benchmark_id"]))
 
 
 async def register_benchmark(request: Request, state: SimState) -> Response:
-    body: data.RegisterBenchmarkRequest = await _body(request, data.RegisterBenchmarkRequest)
+    body: data.RegisterBenchmarkRequest = await read_body(request, data.RegisterBenchmarkRequest)
     # With no provider_id the sim picks remote::nvidia, the provider run-eval mimics.
     provider_id = body.provider_id or data.NVIDIA
     if provider_id not in data.PROVIDERS:
@@ -170,14 +131,14 @@ async def register_benchmark(request: Request, state: SimState) -> Response:
         metadata=body.metadata,
         provider_resource_id=body.provider_benchmark_id,
     )
-    return _ok(None)
+    return ok(None)
 
 
 async def unregister_benchmark(request: Request, state: SimState) -> Response:
     benchmark_id = request.path_params["benchmark_id"]
     _registered(state, benchmark_id)
     del _registry(state).benchmarks[benchmark_id]
-    return _ok(None)
+    return ok(None)
 
 
 # -- eval -----------------------------------------------------------------------------------------
@@ -185,7 +146,7 @@ async def unregister_benchmark(request: Request, state: SimState) -> Response:
 
 async def run_eval(request: Request, state: SimState) -> Response:
     bench = _eval_benchmark(state, request.path_params["benchmark_id"])
-    body: data.RunEvalBodyRequest = await _body(request, data.RunEvalBodyRequest)
+    body: data.RunEvalBodyRequest = await read_body(request, data.RunEvalBodyRequest)
     # Kept for inspection (control API); the simulated providers do not use it.
     job_data = {
         "benchmark_id": bench["identifier"],
@@ -195,18 +156,18 @@ async def run_eval(request: Request, state: SimState) -> Response:
         if body.benchmark_config.eval_candidate.sampling_params.max_tokens is None:
             # The builtin provider asserts max_tokens is set: an AssertionError, hence the
             # server's generic 500 (API.md §4), as a real 0.7.3 server answers.
-            raise VendorError(500, "Internal server error: An unexpected error occurred.")
+            raise VendorError(500, INTERNAL_ERROR)
         job = new_job(state, [Stage("completed")], job_data)
-        return _ok(_job_body(state, job))
+        return ok(_job_body(state, job))
     job = new_job(state, list(data.NVIDIA_LIFECYCLE), job_data)
     # remote::nvidia answers `in_progress` whatever NeMo said (API.md §6).
     word = state.status_of(job)
-    return _ok({"job_id": job.id, "status": word if word == UNDOCUMENTED_STATUS else "in_progress"})
+    return ok({"job_id": job.id, "status": word if word == UNDOCUMENTED_STATUS else "in_progress"})
 
 
 async def job_status(request: Request, state: SimState) -> Response:
     bench = _eval_benchmark(state, request.path_params["benchmark_id"])
-    return _ok(_job_body(state, _job(state, bench, request.path_params["job_id"])))
+    return ok(_job_body(state, _job(state, bench, request.path_params["job_id"])))
 
 
 async def job_cancel(request: Request, state: SimState) -> Response:
@@ -217,7 +178,7 @@ async def job_cancel(request: Request, state: SimState) -> Response:
     # Finished jobs are left as they are (NeMo's answer to cancelling one is not documented).
     if job.status_at(state.clock.now()) not in TERMINAL:
         job.set_status(state.clock.now(), list(data.NVIDIA_CANCEL))
-    return _ok(None)
+    return ok(None)
 
 
 async def job_result(request: Request, state: SimState) -> Response:
@@ -229,72 +190,51 @@ async def job_result(request: Request, state: SimState) -> Response:
             raise VendorError(400, f"Job is not completed, Status: {word}")
         raise VendorError(400, f"Job {job.id} not completed. Status: {word}")
     if isinstance(job.data.get("result"), dict):  # set through the control API
-        return _ok(job.data["result"])
+        return ok(job.data["result"])
     owner = _registry(state).benchmarks.get(str(job.data.get("benchmark_id")), bench)
     if owner["provider_id"] == data.BUILTIN:
         rows = [dict(r) for r in data.BASIC_QA_ROWS]
-        return _ok(
+        return ok(
             data.builtin_result(rows, list(data.BASIC_QA_ANSWERS), owner["scoring_functions"])
         )
     now = state.clock.now()
     finished = job.stage_started_at(now, "completed") or now
-    return _ok(data.nvidia_result(job.id, owner, finished))
+    return ok(data.nvidia_result(job.id, owner, finished))
 
 
 async def evaluate_rows(request: Request, state: SimState) -> Response:
     bench = _eval_benchmark(state, request.path_params["benchmark_id"])
-    body: data.EvaluateRowsBodyRequest = await _body(request, data.EvaluateRowsBodyRequest)
+    body: data.EvaluateRowsBodyRequest = await read_body(request, data.EvaluateRowsBodyRequest)
     if bench["provider_id"] == data.NVIDIA:
         # remote::nvidia raises a bare NotImplementedError: its str() is empty.
         raise VendorError(501, "")
     # The simulated candidate answers every row correctly.
     answers = [str(row.get("expected_answer", "")) for row in body.input_rows]
-    return _ok(data.builtin_result(body.input_rows, answers, body.scoring_functions))
+    return ok(data.builtin_result(body.input_rows, answers, body.scoring_functions))
 
 
-# -- route misses (FastAPI's own answers) -------------------------------------------------------
+# -- routes --------------------------------------------------------------------------------------
 
 _JOB = BENCHMARKS + "/{benchmark_id}/jobs/{job_id}"
 VENDOR_ROUTES: list[Route] = [
-    _route(BENCHMARKS, list_benchmarks, "GET"),
-    _route(BENCHMARKS, register_benchmark, "POST"),
-    _route(BENCHMARKS + "/{benchmark_id}", get_benchmark, "GET"),
-    _route(BENCHMARKS + "/{benchmark_id}", unregister_benchmark, "DELETE"),
-    _route(BENCHMARKS + "/{benchmark_id}/evaluations", evaluate_rows, "POST"),
-    _route(BENCHMARKS + "/{benchmark_id}/jobs", run_eval, "POST"),
-    _route(_JOB, job_status, "GET"),
-    _route(_JOB, job_cancel, "DELETE"),
-    _route(_JOB + "/result", job_result, "GET"),
+    route(BENCHMARKS, list_benchmarks, "GET"),
+    route(BENCHMARKS, register_benchmark, "POST"),
+    route(BENCHMARKS + "/{benchmark_id}", get_benchmark, "GET"),
+    route(BENCHMARKS + "/{benchmark_id}", unregister_benchmark, "DELETE"),
+    route(BENCHMARKS + "/{benchmark_id}/evaluations", evaluate_rows, "POST"),
+    route(BENCHMARKS + "/{benchmark_id}/jobs", run_eval, "POST"),
+    route(_JOB, job_status, "GET"),
+    route(_JOB, job_cancel, "DELETE"),
+    route(_JOB + "/result", job_result, "GET"),
 ]
-
-
-def _matches(scope: dict[str, Any]) -> list[tuple[Match, Route]]:
-    return [(route.matches(scope)[0], route) for route in VENDOR_ROUTES]
-
-
-async def route_miss(request: Request) -> Response:
-    """What FastAPI answers when no route fully matches: 405, a slash redirect, or 404."""
-    scope = dict(request.scope)
-    allowed = sorted(
-        {m for match, r in _matches(scope) if match is Match.PARTIAL for m in r.methods or ()}
-    )
-    if allowed:
-        return JSONResponse(
-            {"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": ", ".join(allowed)}
-        )
-    path: str = scope["path"]
-    if path != "/":
-        scope["path"] = path.rstrip("/") if path.endswith("/") else path + "/"
-        if any(match is not Match.NONE for match, _ in _matches(scope)):
-            return RedirectResponse(str(URL(scope=scope)), status_code=307)
-    return JSONResponse({"detail": "Not Found"}, status_code=404)
 
 
 ROUTES: list[BaseRoute] = [
     *VENDOR_ROUTES,
+    # Last: whatever matches no vendor route fully gets FastAPI's own answer.
     Route(
         "/{path:path}",
-        route_miss,
+        route_miss(VENDOR_ROUTES),
         methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     ),
 ]
@@ -329,36 +269,6 @@ def new_job(state: SimState, lifecycle: list[Stage], job_data: dict[str, Any]) -
         else:
             job_id = f"eval-SIM{state.next_seq():09d}"
     return state.add_job(str(job_id), lifecycle, {**job_data, "benchmark_id": benchmark_id})
-
-
-def _major_minor(version: str) -> tuple[str, ...]:
-    return tuple(version.strip().split(".")[:2])
-
-
-def check_auth(request: Request, state: SimState) -> Response | None:
-    """The server's pre-routing checks: bearer auth (when configured), then client version."""
-    if state.api_key is not None:
-        header = request.headers.get("authorization")
-        # The texts for a missing or refused token depend on the auth provider (API.md §1).
-        if not header:
-            return error(401, "Authentication required")
-        if not header.startswith("Bearer "):
-            return error(401, "Invalid Authorization header format")
-        if header.removeprefix("Bearer ") != state.api_key:
-            return error(401, "Invalid token")
-    client = request.headers.get("x-llamastack-client-version")
-    if client and _major_minor(client) != _major_minor(data.SERVER_VERSION):
-        return error(
-            426,
-            f"Client version {client} is not compatible with server version"
-            f" {data.SERVER_VERSION}. Please update your client.",
-        )
-    return None
-
-
-def rate_limited(state: SimState, fault: Fault) -> Response:
-    # The quota middleware sends no Retry-After (API.md §1), whatever the fault asks for.
-    return error(429, "Quota exceeded")
 
 
 SIM = VendorSim(

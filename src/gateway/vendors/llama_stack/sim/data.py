@@ -1,28 +1,30 @@
-"""Llama Stack simulator data: request models, seeded benchmarks and jobs, result bodies.
+"""Llama Stack simulator data: request models, seeded benchmarks and jobs (from seeds.yaml),
+result bodies.
 
 Shapes follow shared/vendor-apis/llama-stack (openapi.yaml @ v0.7.1 and API.md §3, §6).
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from gateway.simulators.engine import Stage
+from gateway.simulators.seeds import lifecycle, load_seeds
 
+SEEDS: Final[Mapping[str, Any]] = load_seeds(__package__)
 SERVER_VERSION = "0.7.1"
 NVIDIA = "nvidia"  # remote::nvidia: async jobs on NeMo Evaluator (API.md §6)
 BUILTIN = "meta-reference"  # inline::meta-reference (builtin): synchronous jobs
 PROVIDERS = (BUILTIN, NVIDIA)
 
-# The lifecycle of a job run through remote::nvidia: NeMo created/pending -> `scheduled`,
-# running -> `in_progress`, completed -> `completed`.
-NVIDIA_LIFECYCLE = (Stage("scheduled", 2.0), Stage("in_progress", 5.0), Stage("completed"))
-# remote::nvidia cancels on NeMo, whose `cancelling` Llama Stack reports as `failed`, until
-# NeMo reaches `cancelled` (API.md §6).
-NVIDIA_CANCEL = (Stage("failed", 1.0), Stage("cancelled"))
+# A remote::nvidia job's lifecycle, and its lifecycle from a cancel on (seeds.yaml).
+NVIDIA_LIFECYCLE: Final = lifecycle(SEEDS["nvidia_lifecycle"])
+NVIDIA_CANCEL: Final = lifecycle(SEEDS["nvidia_cancel"])
 
 
 def benchmark(
@@ -45,49 +47,27 @@ def benchmark(
     }
 
 
-# From the remote::nvidia README's registration examples.
-CUSTOM_METADATA: dict[str, Any] = {
-    "type": "custom",
-    "params": {"parallelism": 8},
-    "tasks": {
-        "qa": {
-            "type": "completion",
-            "params": {"template": {"prompt": "{{prompt}}", "max_tokens": 200}},
-            "dataset": {
-                "files_url": "hf://datasets/default/sample-basic-test/testing/testing.jsonl"
-            },
-            "metrics": {"bleu": {"type": "bleu", "params": {"references": ["{{ideal_response}}"]}}},
-        }
-    },
-}
-
-
 def seed_benchmarks() -> dict[str, dict[str, Any]]:
+    """The seeded benchmarks (a copy of seeds.yaml's: registering changes them)."""
     return {
-        "mmlu": benchmark("mmlu", NVIDIA, metadata={"type": "mmlu"}),
-        "my-custom-benchmark": benchmark("my-custom-benchmark", NVIDIA, metadata=CUSTOM_METADATA),
-        "basic-qa": benchmark(
-            "basic-qa",
-            BUILTIN,
-            dataset_id="basic-qa-rows",
-            scoring_functions=["basic::equality", "basic::subset_of"],
-        ),
+        benchmark_id: benchmark(
+            benchmark_id,
+            entry["provider_id"],
+            dataset_id=entry.get("dataset_id", ""),
+            scoring_functions=list(entry.get("scoring_functions", [])),
+            metadata=copy.deepcopy(entry.get("metadata")),
+        )
+        for benchmark_id, entry in SEEDS["benchmarks"].items()
     }
 
 
 # (job_id, benchmark_id, lifecycle): one job per documented status, a moving one, and a
 # finished builtin job (the builtin provider numbers its jobs "0", "1", ...).
-SEED_JOBS: tuple[tuple[str, str, tuple[Stage, ...]], ...] = (
-    ("eval-scheduled", "mmlu", (Stage("scheduled"),)),
-    ("eval-in-progress", "mmlu", (Stage("in_progress"),)),
-    ("eval-completed", "mmlu", (Stage("completed"),)),
-    ("eval-failed", "mmlu", (Stage("failed"),)),
-    ("eval-cancelled", "mmlu", (Stage("cancelled"),)),
-    ("eval-lifecycle", "mmlu", NVIDIA_LIFECYCLE),
-    ("eval-custom-completed", "my-custom-benchmark", (Stage("completed"),)),
-    ("0", "basic-qa", (Stage("completed"),)),
+SEED_JOBS: Final[tuple[tuple[str, str, tuple[Stage, ...]], ...]] = tuple(
+    (str(job_id), str(job["benchmark_id"]), lifecycle(job["lifecycle"]))
+    for job_id, job in SEEDS["jobs"].items()
 )
-FIRST_BUILTIN_JOB = 1
+FIRST_BUILTIN_JOB: Final = int(SEEDS["first_builtin_job"])
 
 
 # -- request bodies (pydantic, as the real server validates them) ----------------------------
@@ -260,13 +240,9 @@ def nvidia_result(job_id: str, bench: dict[str, Any], finished_at: float) -> dic
     }
 
 
-# The builtin benchmark's dataset and the candidate's answers to it.
-BASIC_QA_ROWS = (
-    {"input_query": "What is the capital of France?", "expected_answer": "Paris"},
-    {"input_query": "What is 2 + 2?", "expected_answer": "4"},
-    {"input_query": "What colour is a clear daytime sky?", "expected_answer": "blue"},
-)
-BASIC_QA_ANSWERS = ("Paris", "4", "It is blue")
+# The builtin benchmark's dataset and the candidate's answers to it (seeds.yaml).
+BASIC_QA_ROWS: Final[tuple[Mapping[str, Any], ...]] = tuple(SEEDS["basic_qa"]["rows"])
+BASIC_QA_ANSWERS: Final[tuple[str, ...]] = tuple(str(a) for a in SEEDS["basic_qa"]["answers"])
 
 
 def builtin_result(
