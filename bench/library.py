@@ -73,7 +73,7 @@ async def _case(calls: int, cache: bool) -> dict[str, Any]:
             path = vendor_job_path(DONE_JOB)
 
             async def raw() -> object:
-                # The backend's own client (gateway.upstream: httpx for sim://), no gateway.
+                # The backend's own client (gateway.transport: httpx for sim://), no gateway.
                 answer = await http.request("GET", path)
                 return json.loads(answer.content)
 

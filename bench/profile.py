@@ -59,7 +59,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         "upstream HTTP client (aiohttp or httpx)",
-        ("gateway/upstream.py", "aiohttp/", "yarl/", "multidict/", "httpx/", "httpcore/", "h11/"),
+        ("gateway/transport/", "aiohttp/", "yarl/", "multidict/", "httpx/", "httpcore/", "h11/"),
     ),
     Stage(
         "resilience guard (cache, single-flight, breaker, retry, tenacity)",

@@ -77,7 +77,7 @@ class BackendConfig(_Strict):
     base_url: str
     api_key: SecretStr | None = None
     auth_scheme: str | None = None
-    # aiohttp (the default, several times cheaper per call) or httpx; see gateway.upstream.
+    # aiohttp (the default, several times cheaper per call) or httpx; see gateway.transport.
     http_client: Literal["aiohttp", "httpx"] = "aiohttp"
     timeouts: Timeouts = Timeouts()
     pool: PoolLimits = PoolLimits()

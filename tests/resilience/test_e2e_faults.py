@@ -1,7 +1,7 @@
 """Every simulator fault, on every vendor, through the whole gateway: the outcome, the attempt
 count, the deadline, the status. The fault matrix runs twice: over the in-process `sim://`
 simulators (the httpx engine) and over real loopback sockets with the aiohttp engine real
-vendors get (gateway.upstream), so both engines are held to the same expectations.
+vendors get (gateway.transport), so both engines are held to the same expectations.
 
 For each case a user relies on four things: the call ends in a retried success or the right
 typed problem (never an internal error); `attempts` says how many vendor calls it cost (and
