@@ -7,9 +7,13 @@ render itself as an RFC 9457 `Problem`. Catch a branch (`UpstreamProblem`) or a 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gateway.schemas.problem import DEFAULT_PROBLEM_BASE, FieldError, Problem, ProblemType
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class GatewayError(Exception):
@@ -104,6 +108,20 @@ class GatewayError(Exception):
 
 class InvalidRequest(GatewayError):
     problem_type = ProblemType.INVALID_REQUEST
+
+
+def field_errors(
+    exc: ValidationError, where: str, messages: Mapping[str, str] | None = None
+) -> list[FieldError]:
+    """A pydantic `ValidationError` as an `InvalidRequest`'s `errors`, each at `[where, *loc]`
+    (`where`: body, query, header); `messages` replaces pydantic's text for some error types."""
+    replaced = messages or {}
+    return [
+        FieldError(
+            loc=[where, *e["loc"]], msg=replaced.get(e["type"], str(e["msg"])), type=e["type"]
+        )
+        for e in exc.errors()
+    ]
 
 
 class MethodNotAllowed(InvalidRequest):

@@ -28,8 +28,8 @@ from gateway.cli.options import (
 )
 from gateway.cli.render import LiveJob, render_headline, render_submission
 from gateway.cli.session import JobsSource, Session
-from gateway.errors import InvalidRequest
-from gateway.schemas import RESULT_READY_STATUSES, FieldError, Job, Result, SubmitRequest
+from gateway.errors import InvalidRequest, field_errors
+from gateway.schemas import RESULT_READY_STATUSES, Job, Result, SubmitRequest
 
 # Nameless: app.py merges these commands into `eval-gateway jobs`.
 jobs_watch_app = typer.Typer()
@@ -247,10 +247,7 @@ def _request(
     try:
         SubmitRequest.model_validate(body)
     except ValidationError as exc:
-        errors = [
-            FieldError(loc=["body", *e["loc"]], msg=str(e["msg"]), type=e["type"])
-            for e in exc.errors()
-        ]
+        errors = field_errors(exc, "body")
         raise InvalidRequest("the submission is not valid", errors=errors) from None
     return body
 

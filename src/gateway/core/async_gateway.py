@@ -1,51 +1,43 @@
 """AsyncGateway: the one async core that the library, the proxy and the CLI all use.
 
-Every vendor call goes through `AsyncGateway._call`, the single place where calls are bounded
-in time, unexpected failures become typed problems, and (later) retries and caching wrap the
-adapters.
+A facade over small collaborators, each a module of gateway.core: `reads` (job_reads: a job,
+its result pages, cancel), `listing` (job_listing: a backend's jobs), `submits` (job_submits:
+submissions, once per idempotency key), all calling the vendor through `calls`
+(vendor_calls.VendorCalls.run, the one wrapper around adapter calls: a backstop deadline,
+spans, the health book, unexpected failures as typed problems). Retries, the circuit breaker,
+the cache and coalescing are the backend's guard, in gateway.resilience (resilience/guard.py
+gives the order of its layers). The public methods take what a library caller has (job id
+strings, backend names, mappings) and parse, look up or validate each once before handing it
+on; the proxy, which has parsed its input already, calls the collaborators with the result.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from pydantic import ValidationError
 
-from gateway.config import GatewayConfig, config_from_dict, default_config, load_config
-from gateway.contract import ListQuery, Operation
 from gateway.core.backends import Backend, BackendInfo, open_backend
-from gateway.core.submission import IdempotencyStore, Submitter
-from gateway.errors import (
-    GatewayError,
-    InternalError,
-    InvalidRequest,
-    JobAlreadyTerminal,
-    UnknownBackend,
-    UpstreamInvalidResponse,
-    UpstreamTimeout,
+from gateway.core.job_listing import JobListing
+from gateway.core.job_reads import JobReads, vendor_job_id
+from gateway.core.job_submits import JobSubmits, as_submit_request
+from gateway.core.opening import (
+    ConfigSource,
+    as_config,
+    backend_infos,
+    ledger_handle_for,
+    open_guards,
 )
-from gateway.ids import JobRef, format_job_id, parse_job_id
+from gateway.core.vendor_calls import UnknownStatuses, VendorCalls
+from gateway.errors import InvalidRequest, UnknownBackend
+from gateway.ids import JobRef, parse_job_id
 from gateway.ledger_jobs import LedgerHandle, observing
 from gateway.ledger_jobs.views import LedgerViews
-from gateway.ledger_jobs.writeahead import RecordedSubmission
-from gateway.memo import IdentityMemo
-from gateway.paging import check_page_size, decode_page_token, encode_page_token
-from gateway.resilience import BackendGuard, CacheStatus, Outcome, ResilienceHub
-from gateway.resilience.verdict import answer_verdict, error_verdict
-from gateway.result_tokens import (
-    DEFAULT_RESULT_PAGE_SIZE,
-    read_result_page,
-    result_cache_key,
-    result_query,
-)
-from gateway.schemas import FieldError, Job, JobStatus, Page, Result, Submission, SubmitRequest
+from gateway.resilience import BackendGuard, Outcome, ResilienceHub
+from gateway.result_tokens import DEFAULT_RESULT_PAGE_SIZE
+from gateway.schemas import Job, JobStatus, Page, Result, Submission, SubmitRequest
 from gateway.schemas.ledger import Observer
 from gateway.simulators import SimState
 from gateway.telemetry import tracing_for
@@ -53,23 +45,6 @@ from gateway.watch import WAIT_POLL_INITIAL, WAIT_POLL_MAX, JobWatcher, Subscrip
 
 if TYPE_CHECKING:
     from gateway.ledger import Ledger
-
-log = logging.getLogger("gateway")
-DEADLINE_BACKSTOP = 1.0  # seconds past a guard's own deadline before the core cuts a call
-MAX_UNKNOWN_TRACKED = 1000  # distinct (backend, word) pairs logged; bounds memory on a noisy vendor
-T = TypeVar("T")
-J = TypeVar("J", Job, Result)
-ConfigSource = GatewayConfig | Mapping[str, Any] | str | Path | None
-
-
-def _as_config(config: ConfigSource) -> GatewayConfig:
-    if config is None:
-        return default_config()
-    if isinstance(config, GatewayConfig):
-        return config
-    if isinstance(config, str | Path):
-        return load_config(config)
-    return config_from_dict(dict(config))
 
 
 class AsyncGateway(LedgerViews):
@@ -89,38 +64,29 @@ class AsyncGateway(LedgerViews):
         on_vendor_outcome: Callable[[str, str], None] | None = None,
         sim_states: Mapping[str, SimState] | None = None,
     ) -> None:
-        self.config = _as_config(config)
-        # Called with (backend, vendor word) for each unmappable status seen (e.g. a metric).
-        self._on_unknown_status = on_unknown_status
-        # Called with (backend, outcome slug or "ok") for each call that asked the vendor, or
-        # whose vendor failure a stale answer covered (the proxy's health book).
-        self._on_vendor_outcome = on_vendor_outcome
+        self.config = as_config(config)
         transports = transports or {}
         sim_states = sim_states or {}
         self._backends = {
             name: open_backend(name, cfg, transports.get(name), sim_states.get(name))
             for name, cfg in self.config.backends.items()
         }
-        self._unknown_seen: set[tuple[str, str]] = set()
-        # Retries, breakers and caches wrap every adapter call here, one guard per backend.
+        # Retries, breakers and caches wrap every adapter call (gateway.resilience), one guard
+        # per backend.
         self.resilience = ResilienceHub(self.config.redis)
-        # OpenTelemetry spans (None: off, and opentelemetry is never imported).
-        self._tracing = tracing_for(self.config.telemetry)
-        self._guards = {
-            name: self.resilience.guard(
-                name,
-                retry=cfg.retry,
-                breaker=cfg.breaker,
-                cache=cfg.cache,
-                deadline=cfg.timeouts.total,
-            )
-            for name, cfg in self.config.backends.items()
-        }
-        self._submitter = Submitter(IdempotencyStore(self.resilience.link))
+        tracing = tracing_for(self.config.telemetry)  # OpenTelemetry spans (None: off)
+        self._guards = open_guards(self.resilience, self.config)
+        # `on_vendor_outcome(backend, slug or "ok")`: the proxy's health book (vendor_calls);
+        # `on_unknown_status(backend, vendor word)`: each unmappable status seen (a metric).
+        self.calls = VendorCalls(self._guards, tracing, on_vendor_outcome)
+        unknown = UnknownStatuses(on_unknown_status)
         # The job ledger: given (shared, e.g. across the proxy's reloads; the giver closes it)
         # or opened from `config.ledger` on first use and closed with this gateway.
-        self._ledger_handle = _ledger_handle(self.config, ledger)
+        self._ledger_handle = ledger_handle_for(self.config, ledger)
         self._owns_ledger = ledger is None
+        self.reads = JobReads(self.calls, unknown, self._ledger_handle)
+        self.listing = JobListing(self.calls, unknown, self._ledger_handle)
+        self.submits = JobSubmits(self.calls, self.resilience.link, self._ledger_handle)
         # One shared poller per watched job, whatever the number of waiters and watchers.
         self.watcher = JobWatcher(observing.WatchSource(self))
 
@@ -143,7 +109,7 @@ class AsyncGateway(LedgerViews):
 
     async def aclose(self) -> None:
         await self.watcher.aclose()
-        await self._submitter.aclose()
+        await self.submits.aclose()
         if self._owns_ledger and self._ledger_handle is not None:
             await self._ledger_handle.aclose()
         await self.resilience.aclose()
@@ -153,19 +119,7 @@ class AsyncGateway(LedgerViews):
     # -- backends ------------------------------------------------------------------------------
 
     def backends(self) -> list[BackendInfo]:
-        aliases: dict[str, list[str]] = {}
-        for alias, target in self.config.aliases.items():
-            aliases.setdefault(target, []).append(alias)
-        return [
-            BackendInfo(
-                name=b.name,
-                vendor=b.config.vendor,
-                api_version=b.adapter.context.api_version,
-                simulated=b.config.simulated,
-                aliases=sorted(aliases.get(b.name, [])),
-            )
-            for b in self._backends.values()
-        ]
+        return backend_infos(self.config, self._backends.values())
 
     def backend(self, name: str) -> Backend:
         """The backend for a backend or alias name."""
@@ -187,14 +141,7 @@ class AsyncGateway(LedgerViews):
         `backend_name` may be an alias; the id names the backend it resolves to. The vendor
         identifiers go in the adapter's `id_parts` order (see gateway.ids).
         """
-        backend = self.backend(backend_name)
-        expected = backend.adapter.id_parts
-        if len(vendor_ids) != len(expected):
-            raise InvalidRequest(
-                f"a {backend.config.vendor} job is addressed by {', '.join(expected)}",
-                backend=backend.name,
-            )
-        return format_job_id(backend.name, *vendor_ids)
+        return vendor_job_id(self.backend(backend_name), vendor_ids)
 
     # -- canonical operations ----------------------------------------------------------------
     # Each `fetch_*` returns the answer with its cache metadata (the proxy's Cache-Status and
@@ -211,26 +158,15 @@ class AsyncGateway(LedgerViews):
         observed_by: Observer = "read",
     ) -> Outcome[Job]:
         backend, ref = self._locate(job_id)
-        try:
-            outcome = await self._call(
-                backend,
-                Operation.GET_JOB,
-                lambda: backend.adapter.get_job(ref),
-                job_id=job_id,
-                fresh=fresh,
-                tenant=tenant,
-            )
-        except GatewayError as exc:
-            # A job the vendor lost is answered from the ledger (a plain read; a watch ends).
-            known = await observing.after_failed_read(
-                self._ledger_handle, job_id, exc, answer_gone=observed_by == "read"
-            )
-            if known is None:
-                raise
-            return known
-        observing.observe_job(self._ledger_handle, outcome, observed_by)
-        self._note_unknown(outcome.value)
-        return outcome if include_raw else _without_raw(outcome)
+        return await self.reads.fetch_job(
+            backend,
+            ref,
+            job_id,
+            include_raw=include_raw,
+            fresh=fresh,
+            tenant=tenant,
+            observed_by=observed_by,
+        )
 
     async def get_job(self, job_id: str, *, include_raw: bool = False, fresh: bool = False) -> Job:
         return (await self.fetch_job(job_id, include_raw=include_raw, fresh=fresh)).value
@@ -248,18 +184,16 @@ class AsyncGateway(LedgerViews):
         """One page of a finished job's rows (`page_size`, then `next_page_token` back as
         `page_token`); the aggregated metrics and artifacts are on every page."""
         backend, ref = self._locate(job_id)
-        query = result_query(backend.name, job_id, page_size, page_token)
-        outcome = await self._call(
+        return await self.reads.fetch_result(
             backend,
-            Operation.GET_RESULT,
-            lambda: read_result_page(backend.adapter, backend.name, ref, job_id, query),
-            job_id=job_id,
-            cache_key=result_cache_key(job_id, page_size, page_token),
+            ref,
+            job_id,
+            include_raw=include_raw,
             fresh=fresh,
             tenant=tenant,
+            page_size=page_size,
+            page_token=page_token,
         )
-        observing.observe_result(self._ledger_handle, job_id, outcome)
-        return outcome if include_raw else _without_raw(outcome)
 
     async def get_result(
         self,
@@ -313,32 +247,7 @@ class AsyncGateway(LedgerViews):
         fresh first; a vendor's own "already finished" answer (its error table) is the same.
         """
         backend, ref = self._locate(job_id)
-        await self._refuse_if_terminal(job_id, tenant)
-        try:
-            outcome = await self._call(
-                backend,
-                Operation.CANCEL,
-                lambda: backend.adapter.cancel_job(ref),
-                job_id=job_id,
-                tenant=tenant,
-            )
-        except JobAlreadyTerminal as exc:
-            if exc.job_status is None:  # the vendor said so: read which terminal status
-                await self._refuse_if_terminal(job_id, tenant)
-            raise
-        observing.observe_job(self._ledger_handle, outcome, "read")
-        return outcome.value.model_copy(update={"raw": None})
-
-    async def _refuse_if_terminal(self, job_id: str, tenant: str | None) -> None:
-        job = (await self.fetch_job(job_id, fresh=True, tenant=tenant)).value
-        if job.status.terminal:
-            raise JobAlreadyTerminal(
-                f"the job is already {job.status.value}: there is nothing to cancel",
-                backend=job.backend,
-                vendor=job.vendor,
-                job_id=job_id,
-                job_status=job.status.value,
-            )
+        return await self.reads.cancel_job(backend, ref, job_id, tenant=tenant)
 
     async def submit(
         self,
@@ -355,42 +264,9 @@ class AsyncGateway(LedgerViews):
         once it may have reached the vendor.
         """
         backend = self.backend(backend_name)
-        canonical = _as_submit_request(request)
-
-        async def vendor_call() -> Submission:
-            outcome = await self._call(
-                backend, Operation.SUBMIT, lambda: backend.adapter.submit(canonical)
-            )
-            return Submission(
-                backend=backend.name,
-                requested=backend_name,
-                vendor=backend.config.vendor,
-                jobs=[job.model_copy(update={"raw": None}) for job in outcome.value],
-            )
-
-        deadline = self._guards[backend.name].deadline + DEADLINE_BACKSTOP
-        call: Callable[[], Awaitable[Submission]] = vendor_call
-        scope = tenant or ""
-        if self._ledger_handle is not None:  # written ahead, settled after (ledger_jobs)
-            recorded = RecordedSubmission(
-                self._ledger_handle,
-                in_flight=self._submitter.in_flight,
-                scope=scope,
-                caller=tenant,
-                key=idempotency_key,
-                requested=backend_name,
-                backend=backend.name,
-                vendor=backend.config.vendor,
-                api_version=backend.adapter.context.api_version,
-                request=canonical,
-                deadline=deadline,
-            )
-            replayed = await recorded.replayed()
-            if replayed is not None:
-                return replayed
-            call = recorded.around(vendor_call)
-        return await self._submitter.submit(
-            idempotency_key, scope, backend_name, canonical, call, deadline
+        canonical = as_submit_request(request)
+        return await self.submits.submit(
+            backend, backend_name, canonical, idempotency_key=idempotency_key, tenant=tenant
         )
 
     async def fetch_jobs(
@@ -405,33 +281,16 @@ class AsyncGateway(LedgerViews):
         tenant: str | None = None,
         observed_by: Observer = "read",
     ) -> Outcome[Page]:
-        backend = self.backend(backend_name)
-        wanted = _parse_status(status)
-        query = ListQuery(
-            page_size=check_page_size(page_size),
-            status=wanted,
-            cursor=decode_page_token(backend.name, page_token),
-        )
-        key = f"list?status={wanted or ''}&page_size={page_size}&page_token={page_token or ''}"
-        outcome = await self._call(
-            backend,
-            Operation.LIST,
-            lambda: backend.adapter.list_jobs(query),
-            cache_key=key,
+        return await self.listing.fetch_jobs(
+            self.backend(backend_name),
+            status=status,
+            page_size=page_size,
+            page_token=page_token,
+            include_raw=include_raw,
             fresh=fresh,
             tenant=tenant,
+            observed_by=observed_by,
         )
-        listed = outcome.value
-        jobs = [j for j in listed.jobs if wanted is None or j.status is wanted]
-        for job in jobs:
-            self._note_unknown(job)
-        if not include_raw:
-            jobs = [j.model_copy(update={"raw": None}) for j in jobs]
-        token = encode_page_token(backend.name, listed.next_cursor) if listed.next_cursor else None
-        page = Page(items=jobs, next_page_token=token, total=listed.total)
-        paged = cast(Outcome[Page], replace(cast(Outcome[Any], outcome), value=page))
-        observing.observe_page(self._ledger_handle, paged, observed_by)
-        return paged
 
     async def list_jobs(
         self,
@@ -453,145 +312,7 @@ class AsyncGateway(LedgerViews):
         )
         return outcome.value
 
-    # -- the one wrapper around adapter calls ------------------------------------------------
-
     def _locate(self, job_id: str) -> tuple[Backend, JobRef]:
+        """A library caller's job id, parsed once, and the backend it names."""
         ref = parse_job_id(job_id)
-        backend = self.backend(ref.backend)
-        expected = backend.adapter.id_parts
-        if len(ref.parts) != len(expected):
-            raise InvalidRequest(
-                f"a {backend.config.vendor} job id has {len(expected)} part(s) after the backend "
-                f"({', '.join(expected)}); got {len(ref.parts)}",
-                backend=backend.name,
-                job_id=job_id,
-            )
-        return backend, ref
-
-    async def _call(
-        self,
-        backend: Backend,
-        operation: Operation,
-        fn: Callable[[], Awaitable[T]],
-        job_id: str | None = None,
-        *,
-        cache_key: str | None = None,
-        fresh: bool = False,
-        tenant: str | None = None,
-    ) -> Outcome[T]:
-        """Run one adapter call under the backend's guard: cache and coalescing, circuit
-        breaker, retries, deadline. Anything unexpected becomes a typed problem here."""
-        vendor = backend.config.vendor
-        context: dict[str, Any] = {"backend": backend.name, "vendor": vendor, "job_id": job_id}
-        guard = self._guards[backend.name]
-        try:
-            # The guard keeps the deadline itself (retries and waits included); this is only
-            # a backstop, late enough not to pre-empt a stale-if-error answer.
-            async with asyncio.timeout(guard.deadline + DEADLINE_BACKSTOP):
-                if self._tracing is None:
-                    outcome = await guard.run(
-                        operation, fn, cache_key=cache_key or job_id, tenant=tenant, fresh=fresh
-                    )
-                else:  # spans around the call and each vendor attempt (gateway.telemetry)
-                    outcome = await self._tracing.call(
-                        backend.name,
-                        vendor,
-                        operation,
-                        job_id,
-                        fn,
-                        lambda traced: guard.run(
-                            operation,
-                            traced,
-                            cache_key=cache_key or job_id,
-                            tenant=tenant,
-                            fresh=fresh,
-                        ),
-                    )
-        except GatewayError as exc:
-            self._vendor_outcome(backend.name, error_verdict(exc))
-            raise exc.with_context(**context) from None
-        except TimeoutError:
-            self._vendor_outcome(backend.name, UpstreamTimeout.problem_type.slug)
-            raise UpstreamTimeout(
-                f"{vendor} did not answer within {guard.deadline:g}s", **context
-            ) from None
-        except ValidationError:
-            self._vendor_outcome(backend.name, UpstreamInvalidResponse.problem_type.slug)
-            raise UpstreamInvalidResponse(
-                f"{vendor} answered with values outside the documented ranges", **context
-            ) from None
-        except Exception:
-            log.exception("bug while calling %s %s", backend.name, operation.value)
-            # Our bug, not the vendor's failure: shown as the last outcome, not counted.
-            self._vendor_outcome(backend.name, InternalError.problem_type.slug)
-            raise InternalError("the gateway hit an unexpected error", **context) from None
-        self._vendor_outcome(backend.name, answer_verdict(outcome))
-        return outcome
-
-    def _vendor_outcome(self, backend: str, verdict: str | None) -> None:
-        if verdict is not None and self._on_vendor_outcome is not None:
-            self._on_vendor_outcome(backend, verdict)
-
-    def _note_unknown(self, job: Job) -> None:
-        """Log once per (backend, value) a vendor status word we cannot map (enum drift)."""
-        if job.status is JobStatus.UNKNOWN and job.vendor_status is not None:
-            key = (job.backend, job.vendor_status)
-            if key not in self._unknown_seen:
-                if len(self._unknown_seen) >= MAX_UNKNOWN_TRACKED:
-                    return  # also bounds the metric's label values
-                self._unknown_seen.add(key)
-                log.warning(
-                    "unknown vendor status %r from backend %s", job.vendor_status, job.backend
-                )
-            if self._on_unknown_status is not None:
-                self._on_unknown_status(job.backend, job.vendor_status)
-
-
-def _ledger_handle(
-    config: GatewayConfig, ledger: Ledger | LedgerHandle | None
-) -> LedgerHandle | None:
-    if isinstance(ledger, LedgerHandle):
-        return ledger
-    if ledger is not None:
-        return LedgerHandle(config.ledger, ledger=ledger, export=config.export)
-    if not config.ledger.enabled:
-        return None
-    return LedgerHandle(config.ledger, export=config.export)
-
-
-def _without_raw(outcome: Outcome[J]) -> Outcome[J]:
-    """The answer without the vendor payload (the cache keeps it for include=raw). A hit
-    returns the cached object itself: its copy is made once (gateway.memo)."""
-    if outcome.cache is CacheStatus.HIT:
-        return replace(outcome, value=_RAWLESS_HITS.get(outcome.value, _rawless))
-    return replace(outcome, value=_rawless(outcome.value))
-
-
-def _rawless(value: Any) -> Any:
-    return value.model_copy(update={"raw": None})
-
-
-_RAWLESS_HITS: IdentityMemo[Any, Any] = IdentityMemo(1024)
-
-
-def _as_submit_request(request: SubmitRequest | Mapping[str, Any]) -> SubmitRequest:
-    if isinstance(request, SubmitRequest):
-        return request
-    try:
-        return SubmitRequest.model_validate(request)
-    except ValidationError as exc:
-        errors = [
-            FieldError(loc=["body", *e["loc"]], msg=str(e["msg"]), type=e["type"])
-            for e in exc.errors()
-        ]
-        raise InvalidRequest("the submission is not a valid request", errors=errors) from None
-
-
-def _parse_status(status: JobStatus | str | None) -> JobStatus | None:
-    if status is None or isinstance(status, JobStatus):
-        return status
-    try:
-        return JobStatus(status)
-    except ValueError:
-        allowed = ", ".join(s.value for s in JobStatus)
-        raise InvalidRequest(f"unknown status {status!r}; one of: {allowed}") from None
+        return self.backend(ref.backend), ref

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-from gateway.core.async_gateway import AsyncGateway, ConfigSource
+from gateway.core.async_gateway import AsyncGateway
 from gateway.core.backends import BackendInfo
+from gateway.core.opening import ConfigSource
 from gateway.result_tokens import DEFAULT_RESULT_PAGE_SIZE
 from gateway.schemas import Job, JobStatus, Page, Result, Submission, SubmitRequest
 from gateway.schemas.ledger import JobHistory, LedgerPage

@@ -23,7 +23,7 @@ from gateway.schemas.job import Vendor
 from gateway.schemas.ledger import LedgerSort
 from gateway.server.auth import Caller
 from gateway.server.models import LedgerReadiness
-from gateway.server.plumbing import job_backend, json_response, parse_query, serving
+from gateway.server.plumbing import job_ref, json_response, parse_query, serving
 
 _RFC3339_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]")
 
@@ -142,7 +142,7 @@ async def list_ledger_jobs(request: Request) -> Response:
 async def job_history(request: Request) -> Response:
     job_id: str = request.path_params["job_id"]
     async with serving(request) as (gen, caller):
-        job_backend(gen, caller, job_id)  # a malformed id: 400; another caller's backend: 403
+        job_ref(gen, caller, job_id)  # a malformed id: 400; another caller's backend: 403
         parse_query(request, HistoryQuery)
         return json_response(await gen.gateway.history(job_id))
 

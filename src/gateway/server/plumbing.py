@@ -14,8 +14,9 @@ from starlette.responses import Response
 
 from gateway import jsonbound
 from gateway.contract import Operation
-from gateway.errors import GatewayError, InvalidRequest, UnsupportedMediaType
-from gateway.ids import parse_job_id
+from gateway.core.backends import Backend
+from gateway.errors import GatewayError, InvalidRequest, UnsupportedMediaType, field_errors
+from gateway.ids import JobRef, parse_job_id
 from gateway.jsonbound import JSONTooDeep
 from gateway.ledger_jobs.observing import gone_headers
 from gateway.memo import IdentityMemo
@@ -102,12 +103,14 @@ class Serving:
 async def upstream(
     request: Request,
     gen: Generation,
-    name: str,
+    name: Backend | str,
     operation: Operation,
     call: Callable[[], Awaitable[T]],
 ) -> T:
-    """Run one gateway call against backend `name`, timing it for logs, metrics and health."""
-    backend = gen.gateway.backend(name)  # UnknownBackend before any vendor call
+    """Run one gateway call against a backend (looked up already, or its name), timing it for
+    logs, metrics and health."""
+    # A name is looked up here: UnknownBackend before any vendor call.
+    backend = name if isinstance(name, Backend) else gen.gateway.backend(name)
     access = access_of(request.scope)
     access.backend, access.vendor, access.operation = (
         backend.name,
@@ -152,13 +155,8 @@ def parse_query(request: Request, model: type[Q]) -> Q:
         parsed = model.model_validate(data)
     except ValidationError as exc:
         allowed = ", ".join(model.model_fields) or "none (this route takes no parameters)"
-        for err in exc.errors():
-            loc: list[str | int] = ["query", *err["loc"]]
-            if err["type"] == "extra_forbidden":
-                msg = f"unknown query parameter; allowed: {allowed}"
-            else:
-                msg = str(err["msg"])
-            errors.append(FieldError(loc=loc, msg=msg, type=err["type"]))
+        unknown = {"extra_forbidden": f"unknown query parameter; allowed: {allowed}"}
+        errors += field_errors(exc, "query", unknown)
     if errors:
         summary = "; ".join(f"{'.'.join(map(str, e.loc[1:]))}: {e.msg}" for e in errors)
         raise InvalidRequest(f"invalid query: {summary}", errors=errors)
@@ -200,27 +198,32 @@ async def read_json_body(request: Request) -> Any:
         raise InvalidRequest(f"the body is not valid JSON{where}") from None
 
 
-def job_backend(gen: Generation, caller: Caller, job_id: str) -> str:
+def job_ref(gen: Generation, caller: Caller, job_id: str) -> JobRef:
+    """The job id of the URL, parsed once (400) for the whole request, and checked against
+    what the caller may use (403); routes hand the `JobRef` on to the core."""
     ref = parse_job_id(job_id)
     caller.check(gen.config, ref.backend)
-    return ref.backend
+    return ref
 
 
 async def job_answer(
     request: Request,
     gen: Generation,
     caller: Caller,
-    backend: str,
+    ref: JobRef,
     job_id: str,
     include: str | None,
 ) -> Response:
     """GET /v1/jobs/{id} answered as it stands (through the cache), with Cache-Status/Age."""
+    backend = gen.gateway.backend(ref.backend)  # looked up once: UnknownBackend, 404
     outcome = await upstream(
         request,
         gen,
         backend,
         Operation.GET_JOB,
-        lambda: gen.gateway.fetch_job(
+        lambda: gen.gateway.reads.fetch_job(
+            backend,
+            ref,
             job_id,
             include_raw=include == "raw",
             fresh=wants_fresh(request),

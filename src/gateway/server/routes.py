@@ -15,8 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.contract import Operation
-from gateway.errors import InvalidRequest
-from gateway.schemas import FieldError
+from gateway.errors import InvalidRequest, field_errors
 from gateway.server.ledger_routes import job_history, ledger_readiness, list_ledger_jobs
 from gateway.server.metrics import METRICS_MEDIA_TYPE
 from gateway.server.models import (
@@ -35,7 +34,7 @@ from gateway.server.models import (
 from gateway.server.plumbing import (
     holder_of,
     job_answer,
-    job_backend,
+    job_ref,
     json_response,
     metrics_of,
     parse_query,
@@ -74,13 +73,14 @@ async def list_jobs(request: Request) -> Response:
     async with serving(request) as (gen, caller):
         caller.check(gen.config, name)
         query = parse_query(request, ListJobsQuery)
+        backend = gen.gateway.backend(name)  # looked up once: UnknownBackend, 404
         outcome = await upstream(
             request,
             gen,
-            name,
+            backend,
             Operation.LIST,
-            lambda: gen.gateway.fetch_jobs(
-                name,
+            lambda: gen.gateway.listing.fetch_jobs(
+                backend,
                 status=query.status,
                 page_size=query.page_size,
                 page_token=query.page_token,
@@ -102,24 +102,27 @@ async def backend_jobs(request: Request) -> Response:
 async def get_job(request: Request) -> Response:
     job_id: str = request.path_params["job_id"]
     async with serving(request) as (gen, caller):
-        backend = job_backend(gen, caller, job_id)
+        ref = job_ref(gen, caller, job_id)
         query = parse_query(request, GetJobQuery)
         if query.wait:
-            return await long_poll(request, gen, caller, backend, job_id, query)
-        return await job_answer(request, gen, caller, backend, job_id, query.include)
+            return await long_poll(request, gen, caller, ref, job_id, query)
+        return await job_answer(request, gen, caller, ref, job_id, query.include)
 
 
 async def get_result(request: Request) -> Response:
     job_id: str = request.path_params["job_id"]
     async with serving(request) as (gen, caller):
-        backend = job_backend(gen, caller, job_id)
+        ref = job_ref(gen, caller, job_id)
         query = parse_query(request, GetResultQuery)
+        backend = gen.gateway.backend(ref.backend)  # looked up once: UnknownBackend, 404
         outcome = await upstream(
             request,
             gen,
             backend,
             Operation.GET_RESULT,
-            lambda: gen.gateway.fetch_result(
+            lambda: gen.gateway.reads.fetch_result(
+                backend,
+                ref,
                 job_id,
                 include_raw=query.include == "raw",
                 fresh=wants_fresh(request),
@@ -134,23 +137,21 @@ async def get_result(request: Request) -> Response:
 async def cancel_job(request: Request) -> Response:
     job_id: str = request.path_params["job_id"]
     async with serving(request) as (gen, caller):
-        backend = job_backend(gen, caller, job_id)
+        ref = job_ref(gen, caller, job_id)
         parse_query(request, CancelRequest)  # no parameters: anything given is a typo
         body = await read_json_body(request)
         try:
             CancelRequest.model_validate({} if body is None else body)
         except ValidationError as exc:
-            errors = [
-                FieldError(loc=["body", *e["loc"]], msg=str(e["msg"]), type=e["type"])
-                for e in exc.errors()
-            ]
+            errors = field_errors(exc, "body")
             raise InvalidRequest("the cancel body must be empty or {}", errors=errors) from None
+        backend = gen.gateway.backend(ref.backend)  # looked up once: UnknownBackend, 404
         job = await upstream(
             request,
             gen,
             backend,
             Operation.CANCEL,
-            lambda: gen.gateway.cancel_job(job_id, tenant=caller.name),
+            lambda: gen.gateway.reads.cancel_job(backend, ref, job_id, tenant=caller.name),
         )
         return json_response(job)
 

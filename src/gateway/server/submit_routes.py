@@ -3,7 +3,7 @@
 The caller must be allowed both the name it used and the backend that name resolves to today
 (an alias can be re-pointed by a reload). `Idempotency-Key` makes retries safe: the same key
 and body answer the same job(s) (`replayed`, header `Idempotent-Replayed: true`) and never
-start a second vendor job; see gateway.submission.
+start a second vendor job; see gateway.core.submission.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.contract import Operation
-from gateway.errors import InvalidRequest
-from gateway.schemas import FieldError, SubmitRequest
+from gateway.errors import InvalidRequest, field_errors
+from gateway.schemas import SubmitRequest
 from gateway.server.models import SubmitQuery
 from gateway.server.plumbing import json_response, parse_query, read_json_body, serving, upstream
 
@@ -38,10 +38,7 @@ def submit_request(body: Any) -> SubmitRequest:
     try:
         return SubmitRequest.model_validate(body)
     except ValidationError as exc:
-        errors = [
-            FieldError(loc=["body", *e["loc"]], msg=str(e["msg"]), type=e["type"])
-            for e in exc.errors()
-        ]
+        errors = field_errors(exc, "body")
         summary = "; ".join(f"{'.'.join(map(str, e.loc[1:])) or 'body'}: {e.msg}" for e in errors)
         raise InvalidRequest(f"invalid submission: {summary}", errors=errors) from None
 
@@ -50,24 +47,26 @@ def idempotency_key(request: Request) -> str | None:
     keys = request.headers.getlist(IDEMPOTENCY_HEADER)
     if len(keys) > 1:
         raise InvalidRequest(f"send {IDEMPOTENCY_HEADER} once")
-    return keys[0] if keys else None  # its form is checked by the core (gateway.submission)
+    return keys[0] if keys else None  # its form is checked by the core (gateway.core.submission)
 
 
 async def submit_job(request: Request) -> Response:
     name: str = request.path_params["backend"]
     async with serving(request) as (gen, caller):
         caller.check(gen.config, name)  # the name used...
-        resolved = gen.gateway.backend(name).name  # unknown-backend
-        caller.check(gen.config, resolved)  # ...and the backend it stands for today
+        backend = gen.gateway.backend(name)  # looked up once: unknown-backend
+        caller.check(gen.config, backend.name)  # ...and the backend it stands for today
         parse_query(request, SubmitQuery)
         key = idempotency_key(request)
-        canonical = submit_request(await read_json_body(request))
+        canonical = submit_request(await read_json_body(request))  # validated once, handed on
         submission = await upstream(
             request,
             gen,
-            name,
+            backend,
             Operation.SUBMIT,
-            lambda: gen.gateway.submit(name, canonical, idempotency_key=key, tenant=caller.name),
+            lambda: gen.gateway.submits.submit(
+                backend, name, canonical, idempotency_key=key, tenant=caller.name
+            ),
         )
         headers = {"Location": job_location(submission.jobs[0].id)}
         if submission.replayed:

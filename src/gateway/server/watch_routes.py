@@ -31,6 +31,7 @@ from starlette.types import Send
 
 from gateway.contract import Operation
 from gateway.errors import GatewayError, InvalidRequest, UpstreamUnavailable
+from gateway.ids import JobRef
 from gateway.schemas import FieldError, Problem
 from gateway.server.auth import Caller
 from gateway.server.holder import GatewayHolder, Generation
@@ -38,7 +39,7 @@ from gateway.server.models import MAX_EVENT_ID_CHARS, EventsQuery, GetJobQuery
 from gateway.server.plumbing import (
     holder_of,
     job_answer,
-    job_backend,
+    job_ref,
     parse_query,
     serving,
     upstream,
@@ -64,7 +65,7 @@ async def long_poll(
     request: Request,
     gen: Generation,
     caller: Caller,
-    backend: str,
+    ref: JobRef,
     job_id: str,
     query: GetJobQuery,
 ) -> Response:
@@ -77,13 +78,13 @@ async def long_poll(
             raise _reloaded() from None
     # The poller just read it through the cache: this is a cache hit that also brings the
     # Cache-Status/Age headers and, for include=raw, the vendor payload.
-    return await job_answer(request, gen, caller, backend, job_id, query.include)
+    return await job_answer(request, gen, caller, ref, job_id, query.include)
 
 
 async def job_events(request: Request) -> Response:
     job_id: str = request.path_params["job_id"]
     async with serving(request) as (gen, caller):
-        backend = job_backend(gen, caller, job_id)
+        ref = job_ref(gen, caller, job_id)
         query = parse_query(request, EventsQuery)
         resume = request.headers.get(LAST_EVENT_ID) or query.last_event_id
         if resume is not None and len(resume) > MAX_EVENT_ID_CHARS:  # as the query's bound
@@ -95,6 +96,7 @@ async def job_events(request: Request) -> Response:
             job_id, last_event_id=resume, tenant=caller.name, report_problems=True
         )
         try:
+            backend = gen.gateway.backend(ref.backend)  # UnknownBackend, 404
             first = await upstream(request, gen, backend, Operation.GET_JOB, lambda: _first(stream))
         except BaseException as exc:
             await stream.aclose()
@@ -104,7 +106,7 @@ async def job_events(request: Request) -> Response:
         if first is None:  # the caller's last event was the terminal one: nothing more
             await stream.aclose()
             return Response(status_code=204)  # (204 also stops an EventSource reconnecting)
-    feed = _Feed(request, holder_of(request), gen, stream, query.heartbeat)
+    feed = _Feed(request, holder_of(request), gen, ref, stream, query.heartbeat)
     return EventStreamResponse(feed.frames(first))
 
 
@@ -142,12 +144,14 @@ class _Feed:
         request: Request,
         holder: GatewayHolder,
         gen: Generation,
+        ref: JobRef,
         stream: Subscription,
         heartbeat: float,
     ) -> None:
         self.request = request
         self.holder = holder
         self.gen = gen
+        self.ref = ref  # the job id, parsed once for the stream's whole life
         self.stream = stream
         self.heartbeat = heartbeat
 
@@ -199,7 +203,8 @@ class _Feed:
         job_id = self.stream.job_id
         try:
             caller = gen.keys.authenticate(self.request.headers)
-            gen.gateway.backend(job_backend(gen, caller, job_id))
+            caller.check(gen.config, self.ref.backend)
+            gen.gateway.backend(self.ref.backend)
             stream = gen.gateway.watcher.watch(
                 job_id,
                 last_event_id=self.stream.last_event_id,
