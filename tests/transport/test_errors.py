@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from gateway.config import BackendConfig, Timeouts
+from gateway.core.backends import open_backend
 from gateway.transport import (
     AiohttpUpstream,
     ConnectFailed,
@@ -117,7 +119,14 @@ async def canned() -> AsyncIterator[tuple[CannedServer, str]]:
 
 
 ENGINES: dict[str, Callable[[str], UpstreamClient]] = {
-    "httpx": lambda base: HttpxUpstream.open(base, headers={}, deadlines=DEADLINES),
+    "httpx": lambda base: HttpxUpstream.open(
+        base,
+        headers={},
+        deadlines=DEADLINES,
+        max_connections=4,
+        max_keepalive_connections=4,
+        keepalive_expiry=1,
+    ),
     "aiohttp": lambda base: AiohttpUpstream(
         base, headers={}, deadlines=DEADLINES, max_connections=4, keepalive_expiry=1
     ),
@@ -160,3 +169,24 @@ def test_the_deadlines_reach_each_engine_in_its_own_terms() -> None:
     as_aiohttp = deadlines.for_aiohttp()
     assert as_aiohttp.total is None  # the whole call's deadline is the resilience layer's
     assert (as_aiohttp.connect, as_aiohttp.sock_connect, as_aiohttp.sock_read) == (2.0, 1.5, 7.0)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_backend_gets_the_timeouts_of_its_config(engine: str) -> None:
+    timeouts = {"connect": 1.5, "read": 7.0, "write": 3.0, "pool": 0.5}
+    config = BackendConfig(
+        vendor="overmind",
+        base_url="https://overmind.example",
+        http_client=engine,
+        timeouts=Timeouts(**timeouts),
+    )
+    backend = open_backend("om", config)
+    try:
+        if isinstance(backend.http, HttpxUpstream):
+            got = backend.http.client.timeout
+            assert (got.connect, got.read, got.write, got.pool) == (1.5, 7.0, 3.0, 0.5)
+        else:
+            assert isinstance(backend.http, AiohttpUpstream)
+            assert backend.http._timeout == Deadlines(**timeouts).for_aiohttp()
+    finally:
+        await backend.aclose()

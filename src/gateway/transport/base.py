@@ -112,12 +112,13 @@ class PhaseTimeouts(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Deadlines:
-    """Seconds each phase of one vendor request may take, in each engine's own terms."""
+    """Seconds each phase of one vendor request may take, in each engine's own terms (the
+    values come from the backend's config, gateway.config.Timeouts, which has the defaults)."""
 
-    connect: float = 5.0
-    read: float = 30.0
-    write: float = 30.0
-    pool: float = 5.0
+    connect: float
+    read: float
+    write: float
+    pool: float
 
     @classmethod
     def of(cls, timeouts: PhaseTimeouts) -> Deadlines:

@@ -57,9 +57,9 @@ class HttpxUpstream:
         headers: Mapping[str, str],
         deadlines: Deadlines,
         transport: httpx.AsyncBaseTransport | None = None,
-        max_connections: int = 100,
-        max_keepalive_connections: int = 100,
-        keepalive_expiry: float = 30.0,
+        max_connections: int,
+        max_keepalive_connections: int,
+        keepalive_expiry: float,
     ) -> HttpxUpstream:
         """A client of its own for one backend; without `transport`, a socket pool that
         never retries (gateway.resilience does)."""
