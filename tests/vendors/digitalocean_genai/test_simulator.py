@@ -22,12 +22,12 @@ from gateway.vendors.digitalocean_genai.sim.data import (
     EMPTY_SUITE,
     MOVING_RUN,
     REFUND_POLICY,
-    RUN_STATUSES,
     SEEDED_RUNS,
     SUPPORT_FAQ,
     SUPPORT_REGRESSION,
     TONE,
 )
+from gateway.vendors.digitalocean_genai.spec import RUN_STATUSES
 
 VENDOR = "digitalocean-genai"
 KEY = "sim-key-digitalocean-genai"

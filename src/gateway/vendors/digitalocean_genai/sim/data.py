@@ -78,7 +78,6 @@ EMPTY_SUITE: Final[str] = _CASES["empty_suite"]["test_case_uuid"]
 _SHOWN: Final = {run["lifecycle"][-1]["status"]: run for run in SEEDS["runs"]}
 SEEDED_RUNS: Final[dict[str, str]] = {s: _SHOWN[s]["evaluation_run_uuid"] for s in RUN_STATUSES}
 MOVING_RUN: Final[str] = SEEDS["moving_run"]["evaluation_run_uuid"]
-MOVING_LIFECYCLE: Final = list(lifecycle(SEEDS["moving_run"]["lifecycle"]))
 # What a run started through the API goes through.
 CREATED_LIFECYCLE: Final = list(lifecycle(SEEDS["created_lifecycle"]))
 
