@@ -61,7 +61,11 @@ def run_read(tracing: bool, env: dict[str, str] | None = None) -> list[str]:
 
 def test_off_by_default_and_the_otel_side_is_never_imported() -> None:
     assert tracing_for(TelemetrySettings()) is None
-    assert run_read(tracing=False) == ["gateway.telemetry", "gateway.telemetry.settings"]
+    assert run_read(tracing=False) == [
+        "gateway.telemetry",
+        "gateway.telemetry.propagation",
+        "gateway.telemetry.settings",
+    ]
 
 
 def test_otel_sdk_disabled_wins_over_the_config(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -300,7 +300,10 @@ class Ledger:
             return await maintenance.purge(self.engine, retention_days)
 
     def export(self, query: LedgerQuery, fmt: Literal["jsonl", "csv"]) -> AsyncIterator[bytes]:
-        return maintenance.export(self, query.checked(), fmt)
+        return maintenance.export(self._page_without_counts, query.checked(), fmt)
+
+    async def _page_without_counts(self, query: LedgerQuery) -> LedgerPage:
+        return await self._page(query, with_counts=False)
 
     async def try_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:
         async with self._awaited("take a lease"):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,10 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.ledger.query import MAX_PAGE_SIZE, LedgerQuery
 from gateway.ledger.records import now_us
 from gateway.ledger.tables import jobs, leases, status_changes, submissions
-from gateway.schemas.ledger import JobRecord
-
-if TYPE_CHECKING:
-    from gateway.ledger.ledger import Ledger
+from gateway.schemas.ledger import JobRecord, LedgerPage
 
 DAY_US = 86_400 * 1_000_000
 PURGE_CHUNK = 1000
@@ -54,8 +51,12 @@ async def purge(engine: AsyncEngine, retention_days: int) -> int:
     return removed
 
 
+# One page of records for a query, without counts (the ledger's own page reader).
+PageReader = Callable[[LedgerQuery], Awaitable[LedgerPage]]
+
+
 async def export(
-    ledger: Ledger, query: LedgerQuery, fmt: Literal["jsonl", "csv"]
+    read_page: PageReader, query: LedgerQuery, fmt: Literal["jsonl", "csv"]
 ) -> AsyncIterator[bytes]:
     """Every record the query matches (all pages), as JSON lines or CSV with a header."""
     if fmt not in ("jsonl", "csv"):
@@ -64,7 +65,7 @@ async def export(
     if fmt == "csv":
         yield _csv_line(CSV_COLUMNS)
     while True:
-        page = await ledger._page(page_query, with_counts=False)
+        page = await read_page(page_query)
         for record in page.items:
             yield _jsonl(record) if fmt == "jsonl" else _csv_line(_csv_row(record))
         if page.next_page_token is None:

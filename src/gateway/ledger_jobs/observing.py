@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from gateway.errors import GatewayError, JobNotFound, UpstreamProblem
 from gateway.ledger_jobs.handle import LedgerHandle
@@ -18,9 +18,6 @@ from gateway.resilience import Outcome
 from gateway.resilience.outcome import CacheStatus
 from gateway.schemas import Job, Page, Result
 from gateway.schemas.ledger import Observer
-
-if TYPE_CHECKING:
-    from gateway.core.async_gateway import AsyncGateway
 
 log = logging.getLogger("gateway.ledger")
 GONE_LOOKUP_TIMEOUT = 2.0  # seconds the ledger may take to answer for a job the vendor lost
@@ -88,11 +85,25 @@ def gone_headers(outcome: Outcome[Job]) -> dict[str, str]:
     return {}
 
 
+class JobFetcher(Protocol):
+    """What a watch needs of AsyncGateway (a Protocol: the ledger wiring sits below core)."""
+
+    async def fetch_job(
+        self,
+        job_id: str,
+        *,
+        include_raw: bool = False,
+        fresh: bool = False,
+        tenant: str | None = None,
+        observed_by: Observer = "read",
+    ) -> Outcome[Job]: ...
+
+
 class WatchSource:
     """The AsyncGateway as the job watcher sees it: its polls are observed as `watch`, and a
     lost job ends a watch (JobNotFound) instead of being answered from the ledger."""
 
-    def __init__(self, gateway: AsyncGateway) -> None:
+    def __init__(self, gateway: JobFetcher) -> None:
         self._gateway = gateway
 
     async def fetch_job(

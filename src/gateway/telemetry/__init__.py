@@ -9,31 +9,16 @@ per call and one context-variable read per vendor request (`with_trace_headers`)
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from gateway.errors import ConfigError
+from gateway.telemetry.propagation import TRACE_HEADERS, with_trace_headers
 from gateway.telemetry.settings import TelemetrySettings
 
 if TYPE_CHECKING:
     from gateway.telemetry.otel import Tracing
 
 __all__ = ["TRACE_HEADERS", "TelemetrySettings", "tracing_for", "with_trace_headers"]
-
-# The propagation headers (traceparent, tracestate) of the vendor attempt under way; set by
-# the attempt span around one adapter call, read where the vendor request is built.
-TRACE_HEADERS: ContextVar[Mapping[str, str] | None] = ContextVar(
-    "gateway_trace_headers", default=None
-)
-
-
-def with_trace_headers(headers: Mapping[str, str] | None) -> Mapping[str, str] | None:
-    """`headers` plus the current attempt's traceparent (unchanged when not tracing)."""
-    extra = TRACE_HEADERS.get()
-    if extra is None:
-        return headers
-    return {**headers, **extra} if headers else extra
 
 
 def sdk_disabled() -> bool:

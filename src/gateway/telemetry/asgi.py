@@ -14,7 +14,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.telemetry.otel import BACKEND, OPERATION, PROBLEM_TYPE, VENDOR
+from gateway.telemetry.attributes import BACKEND, OPERATION, PROBLEM_TYPE, VENDOR
 
 # Access-record fields copied onto the server span, as (field, attribute).
 _ACCESS_ATTRIBUTES = (("backend", BACKEND), ("vendor", VENDOR), ("operation", OPERATION))

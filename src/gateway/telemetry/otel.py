@@ -35,25 +35,25 @@ from gateway.contract import Operation
 from gateway.errors import GatewayError
 from gateway.resilience import Outcome
 from gateway.schemas import JobStatus
-from gateway.telemetry import TRACE_HEADERS
+from gateway.telemetry.attributes import (
+    ATTEMPT,
+    ATTEMPTS,
+    BACKEND,
+    CACHE_STATUS,
+    JOB_ID,
+    JOB_STATUS,
+    OPERATION,
+    PROBLEM_TYPE,
+    VENDOR,
+    VENDOR_STATUS_CODE,
+)
+from gateway.telemetry.propagation import TRACE_HEADERS
 from gateway.telemetry.settings import TelemetrySettings
 
 T = TypeVar("T")
 log = logging.getLogger("gateway.telemetry")
 TRACER_NAME = "gateway"
 _install_lock = threading.Lock()
-
-# Attribute names (the gateway's own namespace; http.* and error.type are OTel's).
-BACKEND = "gateway.backend"
-VENDOR = "gateway.vendor"
-OPERATION = "gateway.operation"
-JOB_ID = "gateway.job_id"
-ATTEMPT = "gateway.attempt"
-ATTEMPTS = "gateway.attempts"
-CACHE_STATUS = "gateway.cache_status"
-JOB_STATUS = "gateway.job.status"
-PROBLEM_TYPE = "gateway.problem.type"
-VENDOR_STATUS_CODE = "http.response.status_code"
 
 
 def install_provider(settings: TelemetrySettings) -> None:
