@@ -39,8 +39,8 @@ from gateway.resilience import BackendGuard, Outcome, ResilienceHub
 from gateway.result_tokens import DEFAULT_RESULT_PAGE_SIZE
 from gateway.schemas import Job, JobStatus, Page, Result, Submission, SubmitRequest
 from gateway.schemas.ledger import Observer
-from gateway.simulators import SimState
 from gateway.telemetry import tracing_for
+from gateway.simulators import SimState
 from gateway.watch import WAIT_POLL_INITIAL, WAIT_POLL_MAX, JobWatcher, Subscription
 
 if TYPE_CHECKING:
@@ -260,7 +260,7 @@ class AsyncGateway(LedgerViews):
         """Start an evaluation on a backend or alias; the job(s) it created.
 
         With `idempotency_key`, the same key and body return the same jobs and never create a
-        second vendor job (see gateway.submission). Without one, a submission is never retried
+        second vendor job (see gateway.core.submission). Without one, a submission is never retried
         once it may have reached the vendor.
         """
         backend = self.backend(backend_name)

@@ -1,4 +1,4 @@
-"""BackendGuard: everything between AsyncGateway._call and one backend's adapter.
+"""BackendGuard: everything between VendorCalls.run (gateway.core.vendor_calls) and one adapter.
 
 The layers, outermost first, and why in this order:
 
