@@ -32,77 +32,58 @@ class Unreachable(Exception):
     """No usable answer from the service (connection failed, or not the gateway's JSON)."""
 
 
-class RemoteJobs:
+class _Calls:
+    """The calls a command makes, on `api`: the remote client and the library have the same
+    methods, arguments, return types and exceptions."""
+
+    api: GatewayClient | Gateway
+
+    def get_job(self, job_id: str, include_raw: bool) -> Job:
+        return self.api.get_job(job_id, include_raw=include_raw)
+
+    def get_result(
+        self, job_id: str, include_raw: bool, page_size: int, page_token: str | None
+    ) -> Result:
+        return self.api.get_result(
+            job_id, include_raw=include_raw, page_size=page_size, page_token=page_token
+        )
+
+    def cancel_job(self, job_id: str) -> Job:
+        return self.api.cancel_job(job_id)
+
+    def list_jobs(
+        self, backend: str, status: str | None, page_size: int, page_token: str | None, raw: bool
+    ) -> Page:
+        return self.api.list_jobs(
+            backend, status=status, page_size=page_size, page_token=page_token, include_raw=raw
+        )
+
+    def submit(self, backend: str, request: dict[str, Any], key: str | None) -> Submission:
+        return self.api.submit(backend, request, idempotency_key=key)
+
+    def close(self) -> None:
+        self.api.close()
+
+
+class RemoteJobs(_Calls):
     """The gateway's HTTP API, through the remote client (gateway.client): typed problems,
     retries on the gateway's 429/503 and connection errors, an idempotency key per submit."""
 
     def __init__(self, url: str, api_key: str | None) -> None:
         try:
-            self.client = GatewayClient(url, api_key=api_key, timeout=90.0)
+            self.client = self.api = GatewayClient(url, api_key=api_key, timeout=90.0)
         except ValueError as exc:
             raise Unreachable(str(exc)) from None
 
-    def get_job(self, job_id: str, include_raw: bool) -> Job:
-        return self.client.get_job(job_id, include_raw=include_raw)
 
-    def get_result(
-        self, job_id: str, include_raw: bool, page_size: int, page_token: str | None
-    ) -> Result:
-        return self.client.get_result(
-            job_id, include_raw=include_raw, page_size=page_size, page_token=page_token
-        )
-
-    def cancel_job(self, job_id: str) -> Job:
-        return self.client.cancel_job(job_id)
-
-    def list_jobs(
-        self, backend: str, status: str | None, page_size: int, page_token: str | None, raw: bool
-    ) -> Page:
-        return self.client.list_jobs(
-            backend, status=status, page_size=page_size, page_token=page_token, include_raw=raw
-        )
-
-    def submit(self, backend: str, request: dict[str, Any], key: str | None) -> Submission:
-        return self.client.submit(backend, request, idempotency_key=key)
-
-    def close(self) -> None:
-        self.client.close()
-
-
-class LocalJobs:
+class LocalJobs(_Calls):
     """The library, in this process (simulated backends work with no service running)."""
 
     def __init__(self, config: Path | None) -> None:
-        self.gw = Gateway(config)
-
-    def get_job(self, job_id: str, include_raw: bool) -> Job:
-        return self.gw.get_job(job_id, include_raw=include_raw)
-
-    def get_result(
-        self, job_id: str, include_raw: bool, page_size: int, page_token: str | None
-    ) -> Result:
-        return self.gw.get_result(
-            job_id, include_raw=include_raw, page_size=page_size, page_token=page_token
-        )
-
-    def cancel_job(self, job_id: str) -> Job:
-        return self.gw.cancel_job(job_id)
-
-    def list_jobs(
-        self, backend: str, status: str | None, page_size: int, page_token: str | None, raw: bool
-    ) -> Page:
-        return self.gw.list_jobs(
-            backend, status=status, page_size=page_size, page_token=page_token, include_raw=raw
-        )
-
-    def submit(self, backend: str, request: dict[str, Any], key: str | None) -> Submission:
-        return self.gw.submit(backend, request, idempotency_key=key)
-
-    def close(self) -> None:
-        self.gw.close()
+        self.gw = self.api = Gateway(config)
 
 
-# Either answers the same calls (same arguments, same return types, same exceptions).
+# What a command reads jobs from (the ledger commands also use `client` / `gw` directly).
 JobsSource = RemoteJobs | LocalJobs
 
 

@@ -33,7 +33,7 @@ class StillFailing(Exception):
 
 
 # While the vendor fails the pause between reads grows x2 up to this (a Retry-After wins),
-# as `jobs watch` does (cli_follow.RETRY_MAX).
+# as `jobs watch` does (gateway.cli.follow.RETRY_MAX).
 FAILING_PAUSE_MAX = 15.0
 
 
