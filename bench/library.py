@@ -56,12 +56,14 @@ async def _timed(calls: int, fn: Callable[[], Awaitable[object]]) -> dict[str, f
 async def _case(calls: int, cache: bool) -> dict[str, Any]:
     from gateway import AsyncGateway
     from gateway.simulators import vendor_sim
-    from gateway.simulators.engine import Stage
+    from gateway.simulators.engine import SimState, Stage
 
     out: dict[str, Any] = {}
     async with AsyncGateway(_config(cache)) as gw:
         job = {"benchmark_id": BENCHMARK, "job_id": DONE_JOB}
-        vendor_sim(VENDOR).new_job(gw.simulator("ls"), [Stage("completed")], job)
+        state = gw.simulator("ls")
+        assert isinstance(state, SimState)  # the library types it as a SimulatorState
+        vendor_sim(VENDOR).new_job(state, [Stage("completed")], job)
         job_id = gw.job_id("ls", BENCHMARK, DONE_JOB)
 
         async def get() -> object:

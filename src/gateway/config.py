@@ -14,10 +14,11 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -38,9 +39,10 @@ from gateway.config_checks import (
 from gateway.errors import ConfigError
 from gateway.export.settings import ExportSettings
 from gateway.resilience.settings import BreakerSettings, CacheSettings, RedisSettings, RetrySettings
-from gateway.schemas.job import VENDORS
+from gateway.schemas.job import VendorName
 from gateway.schemas.problem import DEFAULT_PROBLEM_BASE
 from gateway.telemetry.settings import TelemetrySettings
+from gateway.vendors.registry import registered_vendor
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 SIM_SCHEME = "sim://"
@@ -70,9 +72,7 @@ class PoolLimits(_Strict):
 
 
 class BackendConfig(_Strict):
-    vendor: Literal[
-        "llama-stack", "nemo-evaluator", "overmind", "digitalocean-genai", "datarobot-genai"
-    ]
+    vendor: Annotated[VendorName, AfterValidator(registered_vendor)]  # built-in or plug-in
     api_version: str | None = None
     base_url: str
     api_key: SecretStr | None = None
@@ -363,10 +363,6 @@ def _describe(error: Any) -> tuple[str, str]:
         return path, "required key is missing"
     message = str(error.get("msg", "invalid value"))
     message = message.removeprefix("Value error, ")
-    if kind == "literal_error" and loc and loc[-1] == "vendor":
-        given = error.get("input")
-        hint = _did_you_mean(given, VENDORS) if isinstance(given, str) else ""
-        return path, f"unknown vendor{hint}; one of: {', '.join(VENDORS)}"
     return path, message  # pydantic's msg never holds the input value, so no secret leaks
 
 

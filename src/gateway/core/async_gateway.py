@@ -40,7 +40,7 @@ from gateway.result_tokens import DEFAULT_RESULT_PAGE_SIZE
 from gateway.schemas import Job, JobStatus, Page, Result, Submission, SubmitRequest
 from gateway.schemas.ledger import Observer
 from gateway.telemetry import tracing_for
-from gateway.simulators import SimState
+from gateway.vendors.registry import SimulatorState as SimState
 from gateway.watch import WAIT_POLL_INITIAL, WAIT_POLL_MAX, JobWatcher, Subscription
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from starlette.applications import Starlette
 
 from gateway.adapters import Adapter, BackendContext, adapter_class
 from gateway.config import BackendConfig
-from gateway.simulators import SimState, SimTransport, create_app, sim_base_url
 from gateway.transport import AiohttpUpstream, Deadlines, HttpxUpstream, UpstreamClient
+from gateway.vendors.registry import SimulatorState, open_simulator, sim_base_url
 
 
 class BackendInfo(BaseModel):
@@ -36,10 +36,10 @@ class Backend:
         return f"Backend(name={self.name!r}, vendor={self.config.vendor!r})"
 
     @property
-    def sim_state(self) -> SimState | None:
+    def sim_state(self) -> SimulatorState | None:
         if self.simulator is None:
             return None
-        state: SimState = self.simulator.state.sim
+        state: SimulatorState = self.simulator.state.sim
         return state
 
     async def aclose(self) -> None:
@@ -50,7 +50,7 @@ def open_backend(
     name: str,
     config: BackendConfig,
     transport: httpx.AsyncBaseTransport | None = None,
-    sim_state: SimState | None = None,
+    sim_state: SimulatorState | None = None,
 ) -> Backend:
     """Build the backend's adapter over its own pooled HTTP client (never retrying itself):
     aiohttp for a real vendor, httpx for a given transport, a simulator or `http_client:
@@ -64,10 +64,15 @@ def open_backend(
     if config.simulated:
         # A new simulator draws its ids from the process-wide sequence (never reused, even
         # by a simulator rebuilt on reload); a kept one carries its jobs and is not reseeded.
-        state = sim_state or SimState(api_key=api_key, process_wide_ids=True)
-        simulator = create_app(config.vendor, state=state, api_key=api_key, seed=sim_state is None)
+        simulator, sim_transport = open_simulator(
+            config.vendor,
+            sim_state,
+            api_key=api_key,
+            seed=sim_state is None,
+            process_wide_ids=True,
+        )
         base_url = sim_base_url(config.vendor)
-        transport = transport or SimTransport(simulator)
+        transport = transport or sim_transport
     # Each request's phase deadlines; the whole call's (timeouts.total) is the guard's.
     deadlines = Deadlines.of(config.timeouts)
     http: UpstreamClient

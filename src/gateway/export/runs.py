@@ -21,6 +21,7 @@ from gateway.adapters import adapter_class
 from gateway.ids import parse_job_id
 from gateway.schemas import Job, JobStatus, Metric, Problem, Result
 from gateway.schemas.ledger import JobRecord
+from gateway.vendors.registry import VendorPluginError
 
 JOB_ID_TAG = "gateway.job_id"
 _BAD_KEY_CHARS = re.compile(r"[^A-Za-z0-9_\-. /]")
@@ -65,7 +66,7 @@ def benchmark_in_id(vendor: str, api_version: str | None, vendor_ids: Sequence[s
     """The benchmark a job id names, for vendors whose ids carry one (Llama Stack's)."""
     try:
         names = adapter_class(vendor, api_version).id_parts
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, VendorPluginError):  # a vendor no longer installed
         return None
     if "benchmark_id" in names and len(vendor_ids) == len(names):
         return vendor_ids[names.index("benchmark_id")]

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from gateway.config import GatewayConfig
 from gateway.errors import Forbidden, InvalidRequest
 from gateway.schemas import Job, JobStatus
-from gateway.schemas.job import VENDORS
 from gateway.schemas.ledger import JobRecord, LedgerSort
+from gateway.vendors.registry import unknown_vendor_hint, vendor_names
 
 if TYPE_CHECKING:
     from gateway.ledger import LedgerQuery
@@ -119,8 +119,8 @@ def build_query(
     backends = resolve_backends(config, (*_many(backend), *aliases), tenant_backends)
     vendors = _many(vendor)
     for name in vendors:
-        if name not in VENDORS:
-            raise InvalidRequest(f"unknown vendor {name[:100]!r}; one of: {', '.join(VENDORS)}")
+        if name not in vendor_names():
+            raise InvalidRequest(f"unknown vendor {name[:100]!r}{unknown_vendor_hint(name[:100])}")
     if sort not in SORTS:
         raise InvalidRequest(f"unknown sort {sort[:50]!r}; one of: {', '.join(SORTS)}")
     if isinstance(page_size, bool) or not isinstance(page_size, int):

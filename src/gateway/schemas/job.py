@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field
 
 from gateway.schemas.problem import Problem
 from gateway.schemas.status import JobStatus
 
-Vendor = Literal[
-    "llama-stack", "nemo-evaluator", "overmind", "digitalocean-genai", "datarobot-genai"
+
+class Vendor(StrEnum):
+    """The built-in vendors. Plug-ins add more (gateway.vendors.registry), so a job's
+    `vendor` is a `VendorName`, any registered name, not only one of these."""
+
+    LLAMA_STACK = "llama-stack"
+    NEMO_EVALUATOR = "nemo-evaluator"
+    OVERMIND = "overmind"
+    DIGITALOCEAN_GENAI = "digitalocean-genai"
+    DATAROBOT_GENAI = "datarobot-genai"
+
+
+VENDORS: tuple[str, ...] = tuple(v.value for v in Vendor)  # the built-ins, in order
+VendorName = Annotated[
+    str,
+    Field(
+        description="A registered vendor: a built-in or an installed plug-in",
+        examples=list(VENDORS),
+    ),
 ]
-VENDORS: tuple[str, ...] = (
-    "llama-stack",
-    "nemo-evaluator",
-    "overmind",
-    "digitalocean-genai",
-    "datarobot-genai",
-)
 
 MetricValue = bool | int | float | str | None
 
@@ -54,7 +65,7 @@ class Job(BaseModel):
 
     id: str = Field(description="The gateway job id (see gateway.ids); one URL-safe segment")
     backend: str
-    vendor: Vendor
+    vendor: VendorName
     api_version: str | None = None
     vendor_job_id: str
     name: str | None = None

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from gateway.schemas.job import Link, Metric, Vendor
+from gateway.schemas.job import Link, Metric, VendorName
 from gateway.schemas.problem import Problem
 from gateway.schemas.status import JobStatus
 
@@ -35,7 +35,7 @@ class JobRecord(BaseModel):
 
     id: str = Field(description="The gateway job id")
     backend: str
-    vendor: Vendor
+    vendor: VendorName
     api_version: str | None = None
     vendor_ids: list[str] = Field(description="The vendor's own identifiers, in id order")
     name: str | None = None

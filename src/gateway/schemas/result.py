@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from gateway.schemas.job import Link, Metric, Vendor
+from gateway.schemas.job import Link, Metric, VendorName
 from gateway.schemas.status import JobStatus
 
 
@@ -29,7 +29,7 @@ class Result(BaseModel):
 
     job_id: str
     backend: str
-    vendor: Vendor
+    vendor: VendorName
     status: JobStatus = Field(description="The job's status when the result was read")
     metrics: list[Metric] = Field(default_factory=list, description="Aggregated metrics")
     rows: list[ResultRow] = Field(default_factory=list, description="Per-row scores/generations")

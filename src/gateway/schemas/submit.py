@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from gateway.schemas.job import Job, Vendor
+from gateway.schemas.job import Job, VendorName
 
 
 def _whole_number(value: Any) -> Any:
@@ -104,7 +104,7 @@ class Submission(BaseModel):
 
     backend: str = Field(description="The backend that runs the jobs")
     requested: str = Field(description="The backend or alias name the caller used")
-    vendor: Vendor
+    vendor: VendorName
     jobs: list[Job] = Field(min_length=1)
     idempotency_key: str | None = None
     replayed: bool = Field(

@@ -30,7 +30,7 @@ from gateway.server.auth import KeyRing
 from gateway.server.metrics import Metrics
 from gateway.server.models import BackendHealth
 from gateway.server.signals import install_sighup, on_shutdown_signal, remove_sighup
-from gateway.simulators import SimState
+from gateway.vendors.registry import SimulatorState
 
 log = logging.getLogger("gateway.server")
 EMBEDDED = "<embedded defaults>"
@@ -244,11 +244,11 @@ class GatewayHolder:
         )
         return Generation(number, config, gateway, KeyRing(config), datetime.now(UTC))
 
-    def _kept_simulators(self, config: GatewayConfig) -> dict[str, SimState]:
+    def _kept_simulators(self, config: GatewayConfig) -> dict[str, SimulatorState]:
         """The in-process simulators of backends this reload leaves as they were (same name,
         same config): their jobs live on in the new generation instead of vanishing."""
         old = self._current
-        kept: dict[str, SimState] = {}
+        kept: dict[str, SimulatorState] = {}
         for name, cfg in config.backends.items():
             if old.config.backends.get(name) == cfg:
                 state = old.gateway.backend(name).sim_state

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from gateway.errors import InvalidRequest
 from gateway.ledger_jobs import LedgerHandle
 from gateway.schemas import FieldError, JobStatus
-from gateway.schemas.job import Vendor
+from gateway.schemas.job import VendorName
 from gateway.schemas.ledger import LedgerSort
 from gateway.server.auth import Caller
 from gateway.server.models import LedgerReadiness
@@ -56,7 +56,7 @@ class LedgerListQuery(BaseModel):
     alias: str | None = Field(
         default=None, max_length=128, description="Only the backend this alias points at today"
     )
-    vendor: Vendor | None = Field(default=None, description="Only this vendor's jobs")
+    vendor: VendorName | None = Field(default=None, description="Only this vendor's jobs")
     caller: str | None = Field(
         default=None, max_length=128, description="Only jobs submitted with this API key name"
     )
