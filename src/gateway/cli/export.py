@@ -19,12 +19,12 @@ from pydantic import ValidationError
 from gateway.cli.options import EXIT_CONFIG, EXIT_PROBLEM, load_config_or_exit
 from gateway.cli.render import print_problem
 from gateway.config import GatewayConfig
+from gateway.core.async_gateway import AsyncGateway
 from gateway.errors import GatewayError, JobNotReady
 from gateway.export.settings import MlflowExportSettings
 from gateway.schemas import JobStatus, Problem, Result
 
-if TYPE_CHECKING:  # imported when a command runs: `eval-gateway --help` stays quick
-    from gateway.core.async_gateway import AsyncGateway
+if TYPE_CHECKING:  # imported when the command runs: every other command starts without it
     from gateway.export.mlflow import Exported, MlflowExporter
 
 WITH_RESULT = frozenset({JobStatus.SUCCEEDED, JobStatus.PARTIALLY_SUCCEEDED})
@@ -72,7 +72,7 @@ async def _submission(gw: AsyncGateway, job_id: str) -> dict[str, Any] | None:
 
 
 async def export_one(gw: AsyncGateway, exporter: MlflowExporter, job_id: str) -> Exported:
-    from gateway.export.mlflow import from_job
+    from gateway.export.mlflow import from_job  # lazy: see TYPE_CHECKING above
 
     job = await gw.get_job(job_id, fresh=True)
     if not job.terminal:
@@ -91,8 +91,7 @@ async def export_one(gw: AsyncGateway, exporter: MlflowExporter, job_id: str) ->
 async def _export_all(
     config: GatewayConfig, settings: MlflowExportSettings, job_ids: list[str]
 ) -> list[Exported | Problem]:
-    from gateway.core.async_gateway import AsyncGateway
-    from gateway.export.mlflow import MlflowExporter
+    from gateway.export.mlflow import MlflowExporter  # lazy: see TYPE_CHECKING above
 
     exporter = MlflowExporter.from_settings(settings)
     outcomes: list[Exported | Problem] = []

@@ -25,7 +25,11 @@ from gateway.cli.options import (
     load_config_or_exit,
 )
 from gateway.config import GatewayConfig
+from gateway.core.async_gateway import AsyncGateway
 from gateway.errors import GatewayError
+from gateway.ledger_jobs.importer import sync_all
+from gateway.ledger_jobs.records import build_query
+from gateway.ledger_jobs.refresher import resolve_orphans
 
 T = TypeVar("T")
 ledger_app = typer.Typer(
@@ -68,10 +72,6 @@ def sync(
 ) -> None:
     """Import the vendors' job listings into the ledger (jobs started outside the gateway),
     through the same cache and retries as any read; settles submissions a dead process left."""
-    from gateway.core.async_gateway import AsyncGateway
-    from gateway.ledger_jobs.importer import sync_all
-    from gateway.ledger_jobs.refresher import resolve_orphans
-
     loaded = _config(config)
 
     async def work() -> list[dict[str, object]]:
@@ -105,8 +105,7 @@ def export(
     if fmt not in ("jsonl", "csv"):
         raise typer.BadParameter("jsonl or csv", param_hint="--format")
     chosen: Literal["jsonl", "csv"] = "jsonl" if fmt == "jsonl" else "csv"
-    from gateway.ledger import Ledger
-    from gateway.ledger_jobs.records import build_query
+    from gateway.ledger import Ledger  # lazy: SQLAlchemy loads only for a ledger command
 
     loaded = _config(config)
 
@@ -137,7 +136,7 @@ def export(
 @ledger_app.command("upgrade")
 def upgrade(config: ConfigOpt = None) -> None:
     """Migrate the ledger's schema to this gateway's version (creating it if new)."""
-    from gateway.ledger import upgrade as upgrade_schema
+    from gateway.ledger import upgrade as upgrade_schema  # lazy: SQLAlchemy, Alembic
 
     loaded = _config(config)
     revision = _run(lambda: upgrade_schema(loaded.ledger))
@@ -150,7 +149,7 @@ def purge(
     config: ConfigOpt = None,
 ) -> None:
     """Delete records whose last change is older than the retention (and their history)."""
-    from gateway.ledger import Ledger
+    from gateway.ledger import Ledger  # lazy: SQLAlchemy loads only for a ledger command
 
     loaded = _config(config)
     keep = days or loaded.ledger.retention_days
