@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from gateway.adapters import adapter_class, api_versions
+from gateway.cli.app import app
 from gateway.config import config_from_dict
 from gateway.errors import ConfigError, InvalidRequest
 from gateway.schemas.job import Vendor
@@ -117,6 +119,9 @@ def test_a_plugin_that_fails_to_load_is_named_not_dropped(plugins: Path) -> None
     # Naming another vendor still says which plug-in did not load.
     with pytest.raises(UnknownVendor, match="plug-ins that failed to load: broken-evals"):
         vendor_spec("openai")
+    simulate = CliRunner().invoke(app, ["simulate", "broken-evals"])
+    assert simulate.exit_code == 2
+    assert "vendor plug-in 'broken-evals' (broken_evals:SPEC) failed" in simulate.stderr
 
 
 def test_a_plugin_must_publish_its_own_spec_and_cannot_take_a_built_in_name(

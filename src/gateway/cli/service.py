@@ -105,10 +105,11 @@ def simulate(
     import uvicorn
 
     from gateway.simulators import create_app, vendor_sim
+    from gateway.vendors.registry import VendorPluginError
 
     try:
         vendor_sim(vendor)
-    except KeyError as exc:
+    except (KeyError, VendorPluginError) as exc:  # unknown, or a plug-in that does not load
         typer.echo(str(exc.args[0]), err=True)
         raise typer.Exit(EXIT_CONFIG) from None
     if not _is_loopback(host):
