@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from gateway.contract import ListQuery, Operation
@@ -19,15 +19,13 @@ from gateway.schemas import JobStatus, Page
 from gateway.schemas.ledger import Observer
 
 
+@dataclass(frozen=True, eq=False)
 class JobListing:
     """The vendor listings of one AsyncGateway (`gw.listing`)."""
 
-    def __init__(
-        self, calls: VendorCalls, unknown: UnknownStatuses, ledger: LedgerHandle | None
-    ) -> None:
-        self._calls = calls
-        self._unknown = unknown
-        self._ledger = ledger
+    calls: VendorCalls
+    unknown: UnknownStatuses
+    ledger: LedgerHandle | None
 
     async def fetch_jobs(
         self,
@@ -48,7 +46,7 @@ class JobListing:
             cursor=decode_page_token(backend.name, page_token),
         )
         key = f"list?status={wanted or ''}&page_size={page_size}&page_token={page_token or ''}"
-        outcome = await self._calls.run(
+        outcome = await self.calls.run(
             backend,
             Operation.LIST,
             lambda: backend.adapter.list_jobs(query),
@@ -59,13 +57,13 @@ class JobListing:
         listed = outcome.value
         jobs = [j for j in listed.jobs if wanted is None or j.status is wanted]
         for job in jobs:
-            self._unknown.note(job)
+            self.unknown.note(job)
         if not include_raw:
             jobs = [j.model_copy(update={"raw": None}) for j in jobs]
         token = encode_page_token(backend.name, listed.next_cursor) if listed.next_cursor else None
         page = Page(items=jobs, next_page_token=token, total=listed.total)
         paged = cast(Outcome[Page], replace(cast(Outcome[Any], outcome), value=page))
-        observing.observe_page(self._ledger, paged, observed_by)
+        observing.observe_page(self.ledger, paged, observed_by)
         return paged
 
 

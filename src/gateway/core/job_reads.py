@@ -7,7 +7,7 @@ the caller wrote it stays the key of cache entries, problems and result page tok
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from gateway.contract import Operation
@@ -53,15 +53,13 @@ def vendor_job_id(backend: Backend, vendor_ids: tuple[str, ...]) -> str:
     return format_job_id(backend.name, *vendor_ids)
 
 
+@dataclass(frozen=True, eq=False)
 class JobReads:
     """Job, result and cancel calls of one AsyncGateway (`gw.reads`)."""
 
-    def __init__(
-        self, calls: VendorCalls, unknown: UnknownStatuses, ledger: LedgerHandle | None
-    ) -> None:
-        self._calls = calls
-        self._unknown = unknown
-        self._ledger = ledger
+    calls: VendorCalls
+    unknown: UnknownStatuses
+    ledger: LedgerHandle | None
 
     async def fetch_job(
         self,
@@ -76,7 +74,7 @@ class JobReads:
     ) -> Outcome[Job]:
         check_id_parts(backend, ref, job_id)
         try:
-            outcome = await self._calls.run(
+            outcome = await self.calls.run(
                 backend,
                 Operation.GET_JOB,
                 lambda: backend.adapter.get_job(ref),
@@ -87,13 +85,13 @@ class JobReads:
         except GatewayError as exc:
             # A job the vendor lost is answered from the ledger (a plain read; a watch ends).
             known = await observing.after_failed_read(
-                self._ledger, job_id, exc, answer_gone=observed_by == "read"
+                self.ledger, job_id, exc, answer_gone=observed_by == "read"
             )
             if known is None:
                 raise
             return known
-        observing.observe_job(self._ledger, outcome, observed_by)
-        self._unknown.note(outcome.value)
+        observing.observe_job(self.ledger, outcome, observed_by)
+        self.unknown.note(outcome.value)
         return outcome if include_raw else _without_raw(outcome)
 
     async def fetch_result(
@@ -110,7 +108,7 @@ class JobReads:
     ) -> Outcome[Result]:
         check_id_parts(backend, ref, job_id)
         query = result_query(backend.name, job_id, page_size, page_token)
-        outcome = await self._calls.run(
+        outcome = await self.calls.run(
             backend,
             Operation.GET_RESULT,
             lambda: read_result_page(backend.adapter, backend.name, ref, job_id, query),
@@ -119,7 +117,7 @@ class JobReads:
             fresh=fresh,
             tenant=tenant,
         )
-        observing.observe_result(self._ledger, job_id, outcome)
+        observing.observe_result(self.ledger, job_id, outcome)
         return outcome if include_raw else _without_raw(outcome)
 
     async def cancel_job(
@@ -128,7 +126,7 @@ class JobReads:
         check_id_parts(backend, ref, job_id)
         await self._refuse_if_terminal(backend, ref, job_id, tenant)
         try:
-            outcome = await self._calls.run(
+            outcome = await self.calls.run(
                 backend,
                 Operation.CANCEL,
                 lambda: backend.adapter.cancel_job(ref),
@@ -139,7 +137,7 @@ class JobReads:
             if exc.job_status is None:  # the vendor said so: read which terminal status
                 await self._refuse_if_terminal(backend, ref, job_id, tenant)
             raise
-        observing.observe_job(self._ledger, outcome, "read")
+        observing.observe_job(self.ledger, outcome, "read")
         return outcome.value.model_copy(update={"raw": None})
 
     async def _refuse_if_terminal(
