@@ -42,7 +42,7 @@ from gateway.resilience.settings import BreakerSettings, CacheSettings, RedisSet
 from gateway.schemas.job import VendorName
 from gateway.schemas.problem import DEFAULT_PROBLEM_BASE
 from gateway.telemetry.settings import TelemetrySettings
-from gateway.vendors.registry import registered_vendor
+from gateway.vendors.registry import VendorPluginError, registered_vendor, vendor_spec
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 SIM_SCHEME = "sim://"
@@ -93,7 +93,10 @@ class BackendConfig(_Strict):
             raise ValueError(
                 f"api_version {self.api_version!r} is not one of {self.vendor}'s: {allowed}"
             )
-        schemes = adapter_class(self.vendor, self.api_version).auth_schemes
+        try:
+            schemes = adapter_class(self.vendor, self.api_version).auth_schemes
+        except VendorPluginError as exc:  # its adapter does not load: a config issue
+            raise ValueError(exc.detail) from None
         if self.auth_scheme is not None and self.auth_scheme not in schemes:
             raise ValueError(
                 f"auth_scheme {self.auth_scheme!r} is not one of {self.vendor}'s: "
@@ -106,6 +109,8 @@ class BackendConfig(_Strict):
                     f"base_url {self.base_url!r} names the {simulated!r} simulator but the "
                     f"vendor is {self.vendor!r}: use sim://{self.vendor}"
                 )
+            if vendor_spec(self.vendor).simulator is None:  # a plug-in may ship none
+                raise ValueError(f"vendor {self.vendor!r} has no simulator: use http(s)://")
         elif not re.match(r"^https?://[^/\s]+", self.base_url):
             raise ValueError("base_url must be http(s)://host[/path] or sim://<vendor>")
         elif re.match(r"^https?://[^/@]+@", self.base_url):

@@ -153,15 +153,29 @@ def test_a_plugin_must_publish_its_own_spec_and_cannot_take_a_built_in_name(
 def test_an_adapter_path_that_is_no_adapter_is_named(plugins: Path) -> None:
     spec = """
         from gateway.vendors.registry import VendorSpec
-        SPEC = VendorSpec(name="fake-evals", adapters={None: "fake_evals:NotAnAdapter"})
+        FAKE = VendorSpec(name="fake-evals", adapters={None: "fake_evals:NotAnAdapter"})
+        BARE = VendorSpec(
+            name="bare-evals", adapters={None: "gateway.vendors.overmind.adapter:OvermindAdapter"}
+        )
         class NotAnAdapter: ...
     """
-    install_plugin(plugins, "fake-evals", {"fake-evals": "fake_evals:SPEC"}, {"fake_evals": spec})
-    assert "fake-evals" in vendor_names()
+    install_plugin(
+        plugins,
+        "fake-evals",
+        {"fake-evals": "fake_evals:FAKE", "bare-evals": "fake_evals:BARE"},
+        {"fake_evals": spec},
+    )
+    assert {"fake-evals", "bare-evals"} <= set(vendor_names())
     with pytest.raises(VendorPluginError, match="fake_evals:NotAnAdapter is not a gateway"):
         adapter_class("fake-evals")
-    with pytest.raises(UnknownVendor, match="no simulator for vendor 'fake-evals'"):
-        vendor_sim("fake-evals")
+    issue = config_issues(backend("fake-evals"))["backends.x"]
+    assert "fake_evals:NotAnAdapter is not a gateway.adapters.Adapter subclass" in issue
+    # A plug-in without a simulator: no sim:// backend for it.
+    with pytest.raises(UnknownVendor, match="no simulator for vendor 'bare-evals'"):
+        vendor_sim("bare-evals")
+    simulated = {"backends": {"x": {"vendor": "bare-evals", "base_url": "sim://bare-evals"}}}
+    issue = config_issues(simulated)["backends.x"]
+    assert issue == "vendor 'bare-evals' has no simulator: use http(s)://"
 
 
 @pytest.mark.parametrize(
