@@ -34,7 +34,7 @@ from gateway.errors import (
 from gateway.ids import JobRef, format_job_id
 from gateway.redact import bounded_vendor_error, scrub_text
 from gateway.schemas import FieldError, Job, Problem, Result, SubmitRequest
-from gateway.telemetry import with_trace_headers
+from gateway.telemetry.propagation import with_trace_headers
 from gateway.transport import (
     HttpxUpstream,
     InvalidResponse,
