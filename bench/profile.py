@@ -65,7 +65,7 @@ STAGES: tuple[Stage, ...] = (
         "resilience guard (cache, single-flight, breaker, retry, tenacity)",
         ("gateway/resilience/", "tenacity/"),
     ),
-    Stage("core (AsyncGateway, ids, anyio deadline)", ("gateway/core.py", "gateway/ids.py")),
+    Stage("core (AsyncGateway, ids, anyio deadline)", ("gateway/core/", "gateway/ids.py")),
     Stage("server middleware (request id, limits, metrics)", ("gateway/server/middleware/",)),
     Stage("routes, auth, config holder (gateway/server)", ("gateway/server/",)),
     Stage("gateway, other", ("gateway/",)),

@@ -112,6 +112,37 @@ def test_vendors_and_adapters_import_nothing_from_the_layers_above(
     )
 
 
+# The layers below core, which nothing of core's or above may be reached from by any chain.
+FOUNDATION = (
+    "gateway.vendors",
+    "gateway.adapters",
+    "gateway.transport",
+    "gateway.simulators",
+    "gateway.contract",
+    "gateway.schemas",
+)
+ABOVE_FOUNDATION = (
+    *ABOVE_VENDORS,
+    "gateway.watch",
+    "gateway.ledger",
+    "gateway.ledger_jobs",
+    "gateway.client",
+    "gateway.export",
+)
+
+
+def test_the_foundation_reaches_no_layer_above_it_by_any_chain(graph: grimp.ImportGraph) -> None:
+    # Indirect chains count too: an adapter importing a helper that imports the server is as
+    # tied to the server as one importing it.
+    chains = [
+        " -> ".join(chain)
+        for low in FOUNDATION
+        for up in ABOVE_FOUNDATION
+        for chain in sorted(graph.find_shortest_chains(importer=low, imported=up, as_packages=True))
+    ]
+    assert not chains, "a foundation layer reaches one above it:\n" + "\n".join(chains)
+
+
 def test_core_imports_no_simulator(graph: grimp.ImportGraph) -> None:
     found = imports_where(graph, lambda m: within(m, "gateway.core"), is_simulator)
     assert not found, "core imports a simulator:\n" + "\n".join(found)

@@ -88,7 +88,7 @@ def parse_job_id(job_id: str) -> JobRef:
     return _parse(job_id)
 
 
-@functools.lru_cache(maxsize=4096)  # a JobRef is immutable; the proxy parses each id twice
+@functools.lru_cache(maxsize=4096)  # a JobRef is immutable; library reads and polls parse again
 def _parse(job_id: str) -> JobRef:
     if not job_id or len(job_id) > MAX_ID_LENGTH:
         raise InvalidRequest("job id is empty or too long", job_id=_shown(job_id))

@@ -8,7 +8,7 @@ process killed between the two leaves a pending intent that the refresher turns 
 
 Idempotency keys are looked up in the ledger first, so they outlive a restart: a settled key
 replays its jobs, a key whose outcome is unknown answers that problem, a key another replica
-is submitting right now is waited for. (The in-memory/Redis store in gateway.submission still
+is submitting right now is waited for. (The in-memory/Redis store in gateway.core.submission still
 coalesces concurrent identical calls in and across processes.)
 """
 
@@ -105,7 +105,7 @@ async def _look_up(
             )
             raise GatewayError.from_problem(problem)
         if await locally_pending():
-            return None  # ours, in flight: gateway.submission coalesces onto it
+            return None  # ours, in flight: gateway.core.submission coalesces onto it
         age = (datetime.now(UTC) - record.created_at).total_seconds()
         if age > deadline + ORPHAN_MARGIN:  # its owner died mid-call (or it would be settled)
             await ledger.submission_unknown(
