@@ -114,6 +114,9 @@ class Adapter:
     # Some servers break a keep-alive connection after an error answer (Llama Stack 0.7.3
     # resets it ~4 s into the next request): close such a connection instead of reusing it.
     fresh_connection_after_error: ClassVar[bool] = False
+    # False where the vendor has no cancel at all (its cancel_job only checks the id and
+    # refuses), so callers such as the status board need not offer one.
+    can_cancel: ClassVar[bool] = True
     # Vendor statuses whose problem is marked `retryable` for callers.
     retryable_statuses: ClassVar[frozenset[int]] = RETRYABLE_VENDOR_STATUSES
     # Where the vendor's error text lives in its error bodies, tried in order.

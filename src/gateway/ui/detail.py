@@ -87,17 +87,11 @@ class JobPage:
         return bool(self.rows) or self.rows_page > 1
 
 
-# Vendors whose adapter always refuses a cancel (their APIs have none for these jobs).
-NO_CANCEL_VENDORS = frozenset({"digitalocean-genai", "datarobot-genai"})
-
-
 def cancel_supported(gen: Generation, backend: str) -> bool:
     """Whether the vendor has a cancel at all, so the page offers one only where it can work
     (a refusal would still be shown as its unsupported-operation problem)."""
-    found = gen.gateway.backend(backend)
-    if found.config.vendor in NO_CANCEL_VENDORS:
-        return False
-    return type(found.adapter).cancel_job is not Adapter.cancel_job
+    adapter = gen.gateway.backend(backend).adapter
+    return adapter.can_cancel and type(adapter).cancel_job is not Adapter.cancel_job
 
 
 def _problem(request: Request, exc: GatewayError) -> Problem:

@@ -119,6 +119,7 @@ def _body(answer: VendorResponse) -> Any:
 
 class DataRobotAdapter(Adapter):
     vendor = VENDOR
+    can_cancel = False  # no cancel in the API (see _CANCEL_WHY)
     # `Token` is the official client's default (Developer Tools keys); `Bearer` is for OAuth2.
     auth_schemes = ("token", "bearer")
     id_parts = ("kind", "status_id")

@@ -84,6 +84,7 @@ ERROR_TABLE: tuple[ErrorRule, ...] = (
 
 class DigitalOceanAdapter(Adapter):
     vendor: ClassVar[str] = VENDOR
+    can_cancel = False  # API.md: agent evaluation runs have no cancel or delete
     auth_schemes: ClassVar[tuple[str, ...]] = ("bearer",)
     id_parts: ClassVar[tuple[str, ...]] = ("evaluation_run_uuid",)
     status_table: ClassVar[StatusTable] = STATUS_TABLE
