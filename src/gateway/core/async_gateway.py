@@ -40,7 +40,7 @@ from gateway.result_tokens import DEFAULT_RESULT_PAGE_SIZE
 from gateway.schemas import Job, JobStatus, Page, Result, Submission, SubmitRequest
 from gateway.schemas.ledger import Observer
 from gateway.telemetry import tracing_for
-from gateway.vendors.registry import SimulatorState as SimState
+from gateway.vendors.registry import SimulatorState
 from gateway.watch import WAIT_POLL_INITIAL, WAIT_POLL_MAX, JobWatcher, Subscription
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class AsyncGateway(LedgerViews):
         on_unknown_status: Callable[[str, str], None] | None = None,
         ledger: Ledger | LedgerHandle | None = None,
         on_vendor_outcome: Callable[[str, str], None] | None = None,
-        sim_states: Mapping[str, SimState] | None = None,
+        sim_states: Mapping[str, SimulatorState] | None = None,
     ) -> None:
         self.config = as_config(config)
         transports = transports or {}
@@ -128,7 +128,7 @@ class AsyncGateway(LedgerViews):
             raise UnknownBackend(f"no backend or alias named {name!r}", backend=name[:100])
         return self._backends[resolved]
 
-    def simulator(self, name: str) -> SimState:
+    def simulator(self, name: str) -> SimulatorState:
         """The simulator state of a `sim://` backend (for tests and demos)."""
         state = self.backend(name).sim_state
         if state is None:

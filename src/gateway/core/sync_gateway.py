@@ -22,7 +22,7 @@ from gateway.core.opening import ConfigSource
 from gateway.result_tokens import DEFAULT_RESULT_PAGE_SIZE
 from gateway.schemas import Job, JobStatus, Page, Result, Submission, SubmitRequest
 from gateway.schemas.ledger import JobHistory, LedgerPage
-from gateway.vendors.registry import SimulatorState as SimState
+from gateway.vendors.registry import SimulatorState
 from gateway.watch import JobEvent, iterate_blocking
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class Gateway:
     def backends(self) -> list[BackendInfo]:
         return self._gateway.backends()
 
-    def simulator(self, name: str) -> SimState:
+    def simulator(self, name: str) -> SimulatorState:
         return self._gateway.simulator(name)
 
     @property
