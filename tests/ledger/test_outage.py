@@ -89,3 +89,43 @@ async def test_open_fails_typed_when_the_database_is_unreachable(
         await open_ledger(url=unreachable)
     assert raised.value.problem().status == 503
     assert raised.value.problem().slug == "ledger-unavailable"
+
+
+async def test_a_read_waits_for_the_writes_this_process_queued_before_it(
+    ledger_url: str, open_ledger: OpenLedger
+) -> None:
+    """Read your own writes: a caller that has just seen a job finds it in the ledger, even
+    while the write is held up for a moment."""
+    outage = Outage(ledger_url)
+    await outage.prepare()
+    ledger: Ledger = await open_ledger(url=outage.url, busy_timeout_seconds=0.05)
+    ledger.observe(make_job(0), "read")
+    await ledger.flush()
+    await outage.begin()
+    ledger.observe(make_job(1), "read")
+    asyncio.get_running_loop().call_later(0.3, lambda: asyncio.ensure_future(outage.end()))
+    record = await ledger.get(make_job(1).id)
+    assert record is not None and record.vendor_ids == ["job-1"]
+    assert [c.observed_by for c in await ledger.history(make_job(1).id)] == ["read"]
+
+
+async def test_a_read_waits_a_bounded_time_for_a_database_that_stays_down(
+    ledger_url: str, open_ledger: OpenLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("gateway.ledger.ledger.READ_WAIT_SECONDS", 0.2)
+    outage = Outage(ledger_url)
+    await outage.prepare()
+    ledger: Ledger = await open_ledger(url=outage.url, busy_timeout_seconds=0.05)
+    ledger.observe(make_job(0), "read")
+    await ledger.flush()
+    await outage.begin()
+    ledger.observe(make_job(1), "read")
+    started = time.monotonic()
+    try:
+        found = await ledger.get(make_job(1).id)
+    except LedgerUnavailable:  # PostgreSQL cut: the read itself fails, typed
+        found = None
+    assert time.monotonic() - started < 2.0
+    assert found is None  # not written yet: the read answers what is stored
+    await outage.end()
+    assert await ledger.get(make_job(1).id) is not None

@@ -40,6 +40,9 @@ CLOSE_SECONDS = 5.0  # aclose waits this long for queued writes
 # Counts per status cost a pass over every matching row; a dashboard polling a filter and a
 # caller paging through one reuse them for this long (they may lag changes by as much).
 COUNTS_SECONDS = 2.0
+# A read first waits this long for the writes this process queued before it, so a caller
+# that has just seen a job finds it; past that (the database down or slow) it reads anyway.
+READ_WAIT_SECONDS = 2.0
 
 TerminalCallback = Callable[[JobRecord], Awaitable[None]]
 
@@ -169,7 +172,7 @@ class Ledger:
     async def _run_callbacks(self, job_ids: list[str]) -> None:
         for job_id in job_ids:
             try:
-                record = await self.get(job_id)
+                record = await self._record(job_id)
             except Exception:
                 log.warning("ledger: terminal job %s could not be read back", job_id)
                 continue
@@ -245,6 +248,10 @@ class Ledger:
     # -- reads ----------------------------------------------------------------------------
 
     async def get(self, job_id: str) -> JobRecord | None:
+        await self._writer.caught_up(READ_WAIT_SECONDS)
+        return await self._record(job_id)
+
+    async def _record(self, job_id: str) -> JobRecord | None:
         async with self._awaited("read a job"), self.engine.connect() as conn:
             row = (await conn.execute(sa.select(jobs).where(jobs.c.id == job_id))).first()
         return None if row is None else record_from_row(row)
@@ -255,11 +262,13 @@ class Ledger:
             .where(status_changes.c.job_id == job_id)
             .order_by(status_changes.c.seq)
         )
+        await self._writer.caught_up(READ_WAIT_SECONDS)
         async with self._awaited("read a job's history"), self.engine.connect() as conn:
             rows = (await conn.execute(select)).all()
         return [change_from_row(row) for row in rows]
 
     async def list(self, query: LedgerQuery) -> LedgerPage:
+        await self._writer.caught_up(READ_WAIT_SECONDS)
         return await self._page(query.checked(), with_counts=True)
 
     async def _page(self, query: LedgerQuery, *, with_counts: bool) -> LedgerPage:

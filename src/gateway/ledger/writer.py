@@ -72,6 +72,11 @@ class Writer:
         self.backoff_max = backoff_max
         self._stored: LRUCache[str, Stored] = LRUCache(MAX_REMEMBERED)
         self._in_flight = 0
+        # Items ever queued and ever finished (written or given up on): a read waits until
+        # finished reaches what was queued before it, so a process reads its own writes.
+        self._queued_total = 0
+        self._finished_total = 0
+        self._progress = asyncio.Event()
         self.written = 0
         self.failed_writes = 0
         self.dropped = 0
@@ -93,6 +98,21 @@ class Writer:
             self._queue.put_nowait(item)
         except asyncio.QueueFull:
             self.dropped += 1
+            return False
+        self._queued_total += 1
+        return True
+
+    async def caught_up(self, wait_seconds: float) -> bool:
+        """Wait (at most `wait_seconds`) until every write queued before this call is
+        finished; False when it was not (the database is down or slow)."""
+        target = self._queued_total
+        if self._task is None or self._task.done():
+            return self._finished_total >= target
+        try:
+            async with asyncio.timeout(wait_seconds):
+                while self._finished_total < target:
+                    await self._progress.wait()
+        except TimeoutError:
             return False
         return True
 
@@ -121,6 +141,9 @@ class Writer:
                 await self._write_with_retries(batch)
             finally:
                 self._in_flight = 0
+                self._finished_total += len(batch)
+                self._progress.set()  # wakes every waiter; later ones wait on a new event
+                self._progress = asyncio.Event()
                 for _ in batch:
                     self._queue.task_done()
 
