@@ -64,10 +64,14 @@ class VendorCalls:
     ) -> Outcome[T]:
         """Run one adapter call under the backend's guard: cache and coalescing, circuit
         breaker, retries, deadline. Anything unexpected becomes a typed problem here."""
-        vendor = backend.config.vendor
-        context: dict[str, Any] = {"backend": backend.name, "vendor": vendor, "job_id": job_id}
         guard = self.guards[backend.name]
         key = cache_key or job_id
+        if self._tracing is None:  # a fresh hit needs no deadline and says nothing of health
+            hit = guard.fresh_hit(operation, key, tenant=tenant, fresh=fresh)
+            if hit is not None:
+                return hit
+        vendor = backend.config.vendor
+        context: dict[str, Any] = {"backend": backend.name, "vendor": vendor, "job_id": job_id}
         try:
             # The guard keeps the deadline itself (retries and waits included); this is only
             # a backstop, late enough not to pre-empt a stale-if-error answer.

@@ -109,6 +109,9 @@ class BackendGuard:
         store. `idempotent`: override whether the operation may be retried and coalesced.
         Raises the final GatewayError (with `attempts`) unless a stale answer can be served.
         """
+        hit = self.fresh_hit(operation, cache_key, tenant=tenant, fresh=fresh)
+        if hit is not None:
+            return hit
         deadline = Deadline.start(self.deadline, self.clock)
         key = (
             CacheKey(self.backend, tenant, operation, cache_key) if cache_key is not None else None
@@ -138,6 +141,24 @@ class BackendGuard:
             if operation is Operation.CANCEL and key is not None and key.job is not None:
                 self.stats.invalidations += 1
                 await self.cache.invalidate(key.job)
+
+    def fresh_hit(
+        self, operation: Operation, cache_key: str | None, *, tenant: str | None, fresh: bool
+    ) -> Outcome[Any] | None:
+        """A fresh answer this process holds, found without awaiting anything (no deadline,
+        no Redis round trip): the cache read layer's common case, which callers may try before
+        setting up a whole call. None: `run` decides (a miss, a flight to join, Redis)."""
+        if fresh or cache_key is None or not self.policy.may_cache(operation):
+            return None
+        key = CacheKey(self.backend, tenant, operation, cache_key)
+        if self.flights.joinable(key):
+            return None
+        entry = self.cache.held(key)
+        now = self.clock.time()
+        if entry is None or not entry.is_fresh(now):
+            return None
+        self.stats.cache_hits += 1
+        return Outcome(entry.value, CacheStatus.HIT, entry.age(now), entry.fresh_until - now)
 
     async def invalidate_job(self, job_id: str) -> None:
         """Drop every cached answer about a job (all tenants, all replicas)."""

@@ -37,6 +37,15 @@ class CacheStore:
         self.marker_seconds = marker_seconds
         self.clock = clock
 
+    def held(self, key: CacheKey) -> CacheEntry[Any] | None:
+        """The entry for `key` when this process can answer for it alone: memory only, or an
+        immutable entry (a terminal job: no other replica's cancel can change it). Else None,
+        and `get` has the last word (it asks Redis)."""
+        local = self.local.get(key)
+        if self.link is None or (local is not None and local.immutable):
+            return local
+        return None
+
     async def get(self, key: CacheKey) -> CacheEntry[Any] | None:
         """The entry for `key` (fresh or only still kept), unless a cancel invalidated it."""
         local = self.local.get(key)

@@ -14,11 +14,12 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.server.holder import GatewayHolder
+from gateway.server.logs import ACCESS_LOGGER, direct_access_handler
 from gateway.server.middleware.http import HttpMiddleware
 from gateway.server.middleware.record import ACCESS_FIELDS, AccessInfo, access_of
 
 UNMATCHED_ROUTE = "<unmatched>"  # the route of a request no route matched (or refused before)
-access_log = logging.getLogger("gateway.access")
+access_log = logging.getLogger(ACCESS_LOGGER)
 
 
 def route_of(scope: Scope) -> str:
@@ -57,9 +58,13 @@ def write_access_line(scope: Scope, access: AccessInfo, seconds: float) -> None:
         value = getattr(access, name)
         if value is not None:
             fields[name] = value
+    args = (scope["method"], scope["path"][:200], status)
+    direct = direct_access_handler(access_log)
+    if direct is not None:  # as served (log_config): the same line, without a LogRecord
+        direct.write_fields(f"{args[0]} {args[1]} {status}", access.request_id, fields)
+        return
     # makeRecord + handle is Logger.info without its stack walk for the caller's file and
     # line (findCaller), which an access line never shows.
-    args = (scope["method"], scope["path"][:200], status)
     record = access_log.makeRecord(
         access_log.name,
         logging.INFO,
