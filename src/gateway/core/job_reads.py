@@ -7,7 +7,7 @@ the caller wrote it stays the key of cache entries, problems and result page tok
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from gateway.contract import Operation
@@ -158,8 +158,8 @@ def _without_raw(outcome: Outcome[J]) -> Outcome[J]:
     """The answer without the vendor payload (the cache keeps it for include=raw). A hit
     returns the cached object itself: its copy is made once (gateway.memo)."""
     if outcome.cache is CacheStatus.HIT:
-        return replace(outcome, value=_RAWLESS_HITS.get(outcome.value, _rawless))
-    return replace(outcome, value=_rawless(outcome.value))
+        return outcome.with_value(_RAWLESS_HITS.get(outcome.value, _rawless))
+    return outcome.with_value(_rawless(outcome.value))
 
 
 def _rawless(value: Any) -> Any:

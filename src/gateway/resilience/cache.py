@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 from urllib.parse import quote
 
 from cachetools import TLRUCache, TTLCache
@@ -28,9 +28,9 @@ JOB_OPERATIONS = frozenset({Operation.GET_JOB, Operation.GET_RESULT, Operation.C
 NO_TENANT = "-"
 
 
-@dataclass(frozen=True)
-class CacheKey:
-    """What one upstream answer is cached and coalesced under."""
+class CacheKey(NamedTuple):
+    """What one upstream answer is cached and coalesced under (a tuple: hashed and compared
+    in C, several times per lookup in the caches below)."""
 
     backend: str
     tenant: str | None
@@ -172,6 +172,8 @@ class LocalCache:
         self, key: CacheKey, entry: CacheEntry[Any], shared_marker: float | None
     ) -> bool:
         """Whether a cancel happened after the entry's upstream call started."""
+        if shared_marker is None and not self._invalidated:  # no cancel seen: the common case
+            return False
         if key.job is None:
             return False
         markers = [m for m in (self.invalidated_at(key.job), shared_marker) if m is not None]

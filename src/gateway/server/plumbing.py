@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
@@ -139,8 +139,17 @@ async def upstream(
         metrics_of(request).observe_upstream(backend.name, operation.value, outcome, seconds)
 
 
+# A route's query model as parsed from no query string at all (the common case), made once
+# per model; only for models whose defaults are plain values (no factory to run each time).
+_NO_QUERY: dict[type[BaseModel], BaseModel] = {}
+
+
 def parse_query(request: Request, model: type[Q]) -> Q:
     """The query string as `model`; every bad, unknown or repeated parameter is listed."""
+    if not request.scope.get("query_string"):
+        known = _NO_QUERY.get(model)
+        if known is not None:
+            return cast(Q, known)
     data: dict[str, str] = {}
     errors: list[FieldError] = []
     # The common case, no query string, skips building starlette's QueryParams.
@@ -160,6 +169,9 @@ def parse_query(request: Request, model: type[Q]) -> Q:
     if errors:
         summary = "; ".join(f"{'.'.join(map(str, e.loc[1:]))}: {e.msg}" for e in errors)
         raise InvalidRequest(f"invalid query: {summary}", errors=errors)
+    plain = all(f.default_factory is None for f in model.model_fields.values())
+    if not data and plain and model.model_config.get("frozen"):
+        _NO_QUERY[model] = parsed
     return parsed
 
 

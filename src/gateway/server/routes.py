@@ -204,13 +204,15 @@ async def openapi(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
+        # The two hot reads first: the router tries each route's pattern in turn (no two
+        # patterns here match the same path, so the order changes nothing else).
+        Route("/v1/jobs/{job_id}", get_job, methods=["GET"]),
+        Route("/v1/jobs/{job_id}/result", get_result, methods=["GET"]),
         Route("/v1/backends", list_backends, methods=["GET"]),
         Route("/v1/backends/{backend}/jobs", backend_jobs, methods=["GET", "POST"]),
         Route("/v1/jobs", list_ledger_jobs, methods=["GET"]),
-        Route("/v1/jobs/{job_id}", get_job, methods=["GET"]),
         Route("/v1/jobs/{job_id}/history", job_history, methods=["GET"]),
         Route("/v1/jobs/{job_id}/events", job_events, methods=["GET"]),
-        Route("/v1/jobs/{job_id}/result", get_result, methods=["GET"]),
         Route("/v1/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
