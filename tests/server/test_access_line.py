@@ -4,6 +4,7 @@ access logger (a filter) gets every line through logging as before."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -101,3 +102,25 @@ async def test_above_info_the_served_access_line_is_not_written(
     logging.getLogger("gateway").setLevel(logging.WARNING)
     await _get("/healthz", "quiet-1")
     assert "quiet-1" not in _access_lines(served_logging)
+
+
+async def test_served_access_lines_are_written_in_batches_soon_after_and_at_the_end(
+    served_logging: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    access = logging.getLogger(ACCESS_LOGGER)
+    access.handlers = [h for h in access.handlers if isinstance(h, AccessLineHandler)]
+    app = create_app()
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            await client.get("/healthz", headers={"X-Request-ID": "soon-1"})
+            assert "soon-1" not in _access_lines(served_logging)  # one write for a batch
+            await asyncio.sleep(AccessLineHandler.FLUSH_SECONDS * 4)
+            assert "soon-1" in _access_lines(served_logging)  # ...soon after, unprompted
+
+            monkeypatch.setattr(AccessLineHandler, "FLUSH_SECONDS", 3600.0)
+            for n in range(3):
+                await client.get("/healthz", headers={"X-Request-ID": f"end-{n}"})
+            assert not {"end-0", "end-1", "end-2"} & _access_lines(served_logging).keys()
+    # The lifespan's end writes what is pending (a worker exits without logging.shutdown).
+    assert {"end-0", "end-1", "end-2"} <= _access_lines(served_logging).keys()

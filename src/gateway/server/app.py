@@ -17,6 +17,7 @@ from gateway.config import DEFAULT_CONFIG_PATH, GatewayConfig, default_config, l
 from gateway.errors import GatewayError
 from gateway.server.holder import EMBEDDED, GatewayHolder
 from gateway.server.ledger_metrics import LedgerCollector
+from gateway.server.logs import flush_access_lines
 from gateway.server.metrics import Metrics, ResilienceCollector
 from gateway.server.middleware import (
     AccessLogMiddleware,
@@ -65,7 +66,10 @@ def create_app(
                 # after app_from_env's freeze): left young, every full collection walked them
                 # all, +35 us of GC per proxied request (docs/benchmarks.md, second step).
                 gc.freeze()
-            yield
+            try:
+                yield
+            finally:
+                flush_access_lines()
 
     # Outermost first. The server span (telemetry, when on) wraps everything, so it times the
     # whole answer and reads the finished access record. The request id comes next: every
