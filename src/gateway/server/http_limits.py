@@ -5,11 +5,12 @@ with its own `text/plain` 400 before any ASGI app sees the request. `eval-gatewa
 therefore runs `GatewayHttpToolsProtocol`: the same parser with our limits checked while it
 reads (far below the parser's own), and every refusal written as `application/problem+json`.
 `head_refusal` applies the same limits in server.middleware.size_limits, for any other ASGI
-server.
+server. The protocol also writes each answer in one piece (server.coalesced_writes).
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 from starlette.types import Scope
@@ -17,6 +18,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from gateway.errors import GatewayError, HeadersTooLarge, InvalidRequest, UriTooLong
 from gateway.schemas import DEFAULT_PROBLEM_BASE
+from gateway.server.coalesced_writes import CoalescingTransport
 from gateway.server.problems import PROBLEM_MEDIA_TYPE, problem_json
 
 MAX_URL_BYTES = 8192  # path and query string; a page token (4096) fits with room to spare
@@ -47,10 +49,15 @@ class _OverLimit(Exception):
 
 
 class GatewayHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with our limits and problem+json refusals."""
+    """uvicorn's httptools protocol with our limits and problem+json refusals, writing each
+    answer in one piece (gateway.server.coalesced_writes)."""
 
     _refusal: GatewayError | None = None
     _header_bytes = 0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        coalescing = CoalescingTransport(transport, self.loop)
+        super().connection_made(coalescing)  # type: ignore[arg-type]
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
