@@ -15,10 +15,21 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+import orjson
+
 ACCESS_LOGGER = "gateway.access"
 REQUEST_ID: ContextVar[str | None] = ContextVar("gateway_request_id", default=None)
-# One encoder for every line: json.dumps with options builds a new encoder on each call.
-_ENCODE = json.JSONEncoder(default=str, ensure_ascii=False).encode
+# What orjson refuses (an int past 64 bits, a dict with non-str keys) is written by json.
+_FALLBACK_ENCODE = json.JSONEncoder(default=str, ensure_ascii=False).encode
+
+
+def _encode(out: dict[str, Any]) -> str:
+    try:
+        return orjson.dumps(out, default=str).decode()
+    except TypeError:  # orjson.JSONEncodeError is one
+        return _FALLBACK_ENCODE(out)
+
+
 # LogRecord attributes that are not the caller's extra fields.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
@@ -84,7 +95,7 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in fields.items():
             out.setdefault(key, value)
-        return _ENCODE(out)
+        return _encode(out)
 
     def _timestamp(self, created: float) -> str:
         """ISO 8601 UTC with milliseconds; the date and time part is made once a second."""
