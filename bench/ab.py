@@ -1,6 +1,7 @@
 """Before/after in one run: gateways from several source trees (or configs) side by side.
 
     python -m bench.ab --tree before=/tmp/before/src --tree after=src [--seconds 5] [--rounds 3]
+        [--json docs/benchmarks/levers.json]   # keep the figures for docs/benchmarks.md (7.)
 
 Each tree is served twice (cache off, over distinct completed jobs; cache on, one cached
 terminal job), with the ledger on (a fresh SQLite file) unless `--no-ledger`; `--ledger-ab`
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import levers
 from .launch import BACKEND, gateway_config, servers_argv
 from .load import Paths, run_load, warm
 from .procs import Proc, Stack, free_port, http_get, stack, tree_cpu_seconds
@@ -60,6 +62,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--only", choices=["miss", "hit"], default=None)
     parser.add_argument("--set", action="append", default=[], help="NAME:server.KEY=JSON")
+    parser.add_argument(
+        "--json", type=Path, default=None, help="keep the figures (docs/benchmarks/levers.json)"
+    )
+    parser.add_argument("--title", default="Levers, before and after")
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="bench-ab-"))
     with stack(out) as st:
@@ -148,6 +154,16 @@ def main() -> None:
             cpu = statistics.median(r[2] for r in runs)
             each = ", ".join(f"{r[0]:,.0f}" for r in runs)
             print(f"| {label} | {med:,.0f} | {p50:.2f} | {cpu:.0f} | {each} |")
+        if args.json is not None:
+            levers.save(
+                args.json,
+                rows,
+                trees=trees,
+                seconds=args.seconds,
+                rounds=args.rounds,
+                connections=args.connections,
+                title=args.title,
+            )
         for label, proc, _ in procs:
             _, text = http_get(proc.port, "/metrics")
             conns = [

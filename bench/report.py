@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import sections
+from . import levers, sections
 from .goals import targets_table
 from .reading import reading
 from .tables import table
@@ -77,6 +77,7 @@ def write_report(res: dict[str, Any], docs: Path) -> Path:
 
     for section in SECTIONS:
         md += section(res, charts)
+    md += levers.section(levers.load(charts))  # from `python -m bench.ab --json`, if kept
     notes = reading(res)
     if notes:
         md += ["## Reading the figures", "", *[f"- {n}" for n in notes], ""]
