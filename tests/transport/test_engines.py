@@ -43,9 +43,13 @@ async def echo(request: Request) -> Response:
         "content_type": request.headers.get("content-type"),
         "authorization": request.headers.get("authorization"),
         "extra": request.headers.get("x-extra"),
+        "cookie": request.headers.get("cookie"),
     }
     status = int(request.query_params.get("status", "200"))
-    return JSONResponse(seen, status_code=status, headers={"Retry-After": "7"})
+    answer = JSONResponse(seen, status_code=status, headers={"Retry-After": "7"})
+    if "set_cookie" in request.query_params:
+        answer.set_cookie("sessionid", "vendor-session-1", path="/")
+    return answer
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +161,30 @@ def test_the_proxy_comes_from_the_environment_once(monkeypatch: pytest.MonkeyPat
     assert env_proxy("https://vendor.example/v1") == "http://proxy.internal:3128"
     assert env_proxy("https://direct.example/v1") is None
     assert env_proxy("http://vendor.example") is None  # no HTTP_PROXY set
+
+
+async def test_neither_engine_keeps_a_vendors_cookies(server: str) -> None:
+    """Every caller of a backend shares its client: a cookie one answer set must not ride
+    along on the next call (the gateway authenticates with the backend's key)."""
+    clients: dict[str, UpstreamClient] = {
+        "httpx": HttpxUpstream.open(
+            server,
+            headers={},
+            deadlines=deadlines(),
+            max_connections=4,
+            max_keepalive_connections=4,
+            keepalive_expiry=5,
+        ),
+        "aiohttp": AiohttpUpstream(
+            server, headers={}, deadlines=deadlines(), max_connections=4, keepalive_expiry=5
+        ),
+    }
+    try:
+        for name, client in clients.items():
+            first = await client.request("GET", "/login", params={"set_cookie": "1"})
+            assert "sessionid=" in first.headers.get("set-cookie", ""), name
+            second = await client.request("GET", "/v1/jobs")
+            assert json.loads(second.content)["cookie"] is None, name
+    finally:
+        for client in clients.values():
+            await client.aclose()

@@ -120,6 +120,9 @@ class AiohttpUpstream:
             proxy=env_proxy(self.base_url),
             auto_decompress=True,
             raise_for_status=False,
+            # A vendor's cookies are never kept: they would be shared by every caller of the
+            # backend (the gateway authenticates with its key). Also a per-call saving.
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
         return self._session
 

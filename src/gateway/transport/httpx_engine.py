@@ -7,6 +7,7 @@ Used for a transport given by the caller (tests, cassettes, the in-process simul
 from __future__ import annotations
 
 import contextlib
+import http.cookiejar
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,6 +44,12 @@ HTTPX_ERRORS = ErrorTable(
 _CAUGHT = HTTPX_ERRORS.catches
 
 
+def no_cookies() -> http.cookiejar.CookieJar:
+    """A jar that keeps nothing: a vendor's cookies would be shared by every caller of the
+    backend (the gateway authenticates with its key), as in the aiohttp engine."""
+    return http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+
+
 class HttpxUpstream:
     """An `httpx.AsyncClient` behind the engine interface."""
 
@@ -75,6 +82,7 @@ class HttpxUpstream:
                 timeout=deadlines.for_httpx(),
                 transport=transport or httpx.AsyncHTTPTransport(limits=limits, retries=0),
                 follow_redirects=False,
+                cookies=no_cookies(),
             )
         )
 
