@@ -16,7 +16,13 @@ import httpx
 import pytest
 
 from gateway.server import create_app
-from gateway.server.logs import ACCESS_LOGGER, AccessLineHandler, direct_access_handler, log_config
+from gateway.server.access_lines import (
+    ATOMIC_WRITE_BYTES,
+    AccessLineHandler,
+    direct_access_handler,
+    whole_line_chunks,
+)
+from gateway.server.logs import ACCESS_LOGGER, JsonFormatter, log_config
 
 DONE = "ls-sim~mmlu~eval-completed"  # a seeded completed Llama Stack job
 
@@ -124,3 +130,33 @@ async def test_served_access_lines_are_written_in_batches_soon_after_and_at_the_
             assert not {"end-0", "end-1", "end-2"} & _access_lines(served_logging).keys()
     # The lifespan's end writes what is pending (a worker exits without logging.shutdown).
     assert {"end-0", "end-1", "end-2"} <= _access_lines(served_logging).keys()
+
+
+class RecordingStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+async def test_a_batch_is_written_in_whole_lines_no_larger_than_a_pipes_atomic_write() -> None:
+    """Workers share one stderr pipe: a write up to PIPE_BUF is never interleaved with
+    another's, so a batch goes out in such chunks, each of whole lines."""
+    stream = RecordingStream()
+    handler = AccessLineHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    fields = {"path": "/v1/jobs/" + "é" * 150}  # multi-byte: chunks count bytes
+    for n in range(40):  # under FLUSH_LINES: one batch, pending until flushed
+        handler.write_fields(f"GET {n}", f"id-{n}", fields)
+    assert stream.writes == []
+    handler.flush()
+    assert len(stream.writes) > 1
+    assert all(len(w.encode()) <= ATOMIC_WRITE_BYTES and w.endswith("\n") for w in stream.writes)
+    assert [json.loads(line)["request_id"] for line in "".join(stream.writes).splitlines()] == [
+        f"id-{n}" for n in range(40)
+    ]
+    long_line = "x" * (ATOMIC_WRITE_BYTES * 2) + "\n"
+    assert list(whole_line_chunks([long_line, "a\n"], ATOMIC_WRITE_BYTES)) == [long_line, "a\n"]

@@ -15,9 +15,9 @@ from starlette.middleware import Middleware
 
 from gateway.config import DEFAULT_CONFIG_PATH, GatewayConfig, default_config, load_config
 from gateway.errors import GatewayError
+from gateway.server.access_lines import flush_access_lines
 from gateway.server.holder import EMBEDDED, GatewayHolder
 from gateway.server.ledger_metrics import LedgerCollector
-from gateway.server.logs import flush_access_lines
 from gateway.server.metrics import Metrics, ResilienceCollector
 from gateway.server.middleware import (
     AccessLogMiddleware,

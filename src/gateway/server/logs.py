@@ -7,13 +7,11 @@ threading it through every call.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import time
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any
 
 import orjson
 
@@ -106,82 +104,6 @@ class JsonFormatter(logging.Formatter):
         return f"{self._second_text}.{int((created - second) * 1000):03d}+00:00"
 
 
-class AccessLineHandler(logging.StreamHandler[TextIO]):
-    """The served gateway's handler of `gateway.access`: a JSON stream handler that also takes
-    an access line as fields, without a LogRecord (gateway.server.middleware.access_log), and
-    writes such lines in batches: at most FLUSH_SECONDS after the first, or FLUSH_LINES at
-    once (like nginx's `access_log ... buffer= flush=`). The LogRecord and a write per line
-    were a third of a cached answer's time. Lines still pending are written by `flush` (the
-    lifespan's end, logging.shutdown); a killed process loses at most FLUSH_SECONDS of them."""
-
-    FLUSH_SECONDS = 0.05
-    FLUSH_LINES = 64
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        super().__init__(stream)
-        self._pending: list[str] = []
-        self._timer: asyncio.TimerHandle | None = None
-
-    def write_fields(self, message: str, request_id: str | None, fields: dict[str, Any]) -> None:
-        formatter = self.formatter
-        if not isinstance(formatter, JsonFormatter):  # configured otherwise: a plain record
-            raise TypeError("AccessLineHandler.write_fields needs a JsonFormatter")
-        line = formatter.line(time.time(), "info", ACCESS_LOGGER, message, request_id, fields)
-        self._pending.append(line + self.terminator)
-        if len(self._pending) >= self.FLUSH_LINES:
-            self.flush()
-        elif self._timer is None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:  # no event loop to flush later: now
-                self.flush()
-                return
-            self._timer = loop.call_later(self.FLUSH_SECONDS, self.flush)
-
-    def flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self.acquire()
-        try:
-            if self._pending:
-                lines, self._pending = "".join(self._pending), []
-                try:
-                    self.stream.write(lines)
-                except Exception:
-                    self.handleError(logging.makeLogRecord({"msg": "access lines"}))
-        finally:
-            self.release()
-        super().flush()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.flush()  # a record through logging comes after the lines written before it
-        super().emit(record)
-
-    def close(self) -> None:
-        self.flush()
-        super().close()
-
-
-def flush_access_lines() -> None:
-    """Write the access lines still pending (a served worker's last act: it exits without
-    logging.shutdown)."""
-    for handler in logging.getLogger(ACCESS_LOGGER).handlers:
-        handler.flush()
-
-
-def direct_access_handler(logger: logging.Logger) -> AccessLineHandler | None:
-    """The logger's one AccessLineHandler when a line may skip the LogRecord: nothing else
-    (filters, other handlers, a handler level above INFO) would see or stop it."""
-    handlers = logger.handlers
-    if len(handlers) != 1 or logger.propagate or logger.filters:
-        return None
-    handler = handlers[0]
-    if type(handler) is not AccessLineHandler or handler.filters or handler.level > logging.INFO:
-        return None
-    return handler if isinstance(handler.formatter, JsonFormatter) else None
-
-
 def log_config(level: str = "info") -> dict[str, Any]:
     """A logging.config dict (given to uvicorn, so every worker uses it): JSON to stderr."""
     handler = {
@@ -190,7 +112,7 @@ def log_config(level: str = "info") -> dict[str, Any]:
         "filters": ["request_id"],
         "stream": "ext://sys.stderr",
     }
-    access = {**handler, "()": AccessLineHandler, "filters": []}
+    access = {**handler, "()": "gateway.server.access_lines.AccessLineHandler", "filters": []}
     del access["class"]
     return {
         "version": 1,

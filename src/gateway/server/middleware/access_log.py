@@ -13,8 +13,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.server.access_lines import direct_access_handler
 from gateway.server.holder import GatewayHolder
-from gateway.server.logs import ACCESS_LOGGER, direct_access_handler
+from gateway.server.logs import ACCESS_LOGGER
 from gateway.server.middleware.http import HttpMiddleware
 from gateway.server.middleware.record import ACCESS_FIELDS, AccessInfo, access_of
 
