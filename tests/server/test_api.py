@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -158,4 +160,4 @@ def test_health_and_readiness(api: httpx.Client, default_gateway: Proc) -> None:
 
 def test_auth_off_is_announced_loudly_at_start(default_gateway: Proc) -> None:
     line = default_gateway.wait_for_log("CALLER AUTH IS OFF")
-    assert '"level": "warning"' in line
+    assert json.loads(line)["level"] == "warning"
