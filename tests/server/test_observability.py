@@ -59,6 +59,7 @@ def test_log_lines_from_inside_the_core_carry_the_request_id(
         r
         for r in default_gateway.log_records()
         if str(r.get("message", "")).startswith("unknown vendor status")
+        and str(r["message"]).endswith("from backend nemo-v1-sim")
     ]
     assert drift and all(r["request_id"] == "drift-1" for r in drift)
 
