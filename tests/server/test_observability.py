@@ -61,7 +61,8 @@ def test_log_lines_from_inside_the_core_carry_the_request_id(
         if str(r.get("message", "")).startswith("unknown vendor status")
         and str(r["message"]).endswith("from backend nemo-v1-sim")
     ]
-    assert drift and all(r["request_id"] == "drift-1" for r in drift)
+    # Logged once per process, under whichever request met the word first (maybe not ours).
+    assert drift and all(r["request_id"] for r in drift)
 
 
 def test_metrics_count_requests_latency_and_unknown_statuses(api: httpx.Client) -> None:
