@@ -92,10 +92,11 @@ async def test_open_fails_typed_when_the_database_is_unreachable(
 
 
 async def test_a_read_waits_for_the_writes_this_process_queued_before_it(
-    ledger_url: str, open_ledger: OpenLedger
+    ledger_url: str, open_ledger: OpenLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Read your own writes: a caller that has just seen a job finds it in the ledger, even
     while the write is held up for a moment."""
+    monkeypatch.setattr("gateway.ledger.ledger.READ_WAIT_SECONDS", WAIT_SECONDS)  # slow CI
     outage = Outage(ledger_url)
     await outage.prepare()
     ledger: Ledger = await open_ledger(url=outage.url, busy_timeout_seconds=0.05)

@@ -99,7 +99,7 @@ async def test_the_served_protocol_writes_an_answer_in_one_piece() -> None:
     protocol.connection_made(real)
     for n in range(2):
         protocol.data_received(b"GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n")
-        for _ in range(200):  # the answer's task runs on this loop
+        for _ in range(1000):  # the answer's task runs on this loop (up to 5 s)
             if len(real.writes) > n:
                 break
             await asyncio.sleep(0.005)
