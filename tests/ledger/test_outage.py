@@ -91,12 +91,8 @@ async def test_open_fails_typed_when_the_database_is_unreachable(
     assert raised.value.problem().slug == "ledger-unavailable"
 
 
-async def test_a_read_waits_for_the_writes_this_process_queued_before_it(
-    ledger_url: str, open_ledger: OpenLedger, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Read your own writes: a caller that has just seen a job finds it in the ledger, even
-    while the write is held up for a moment."""
-    monkeypatch.setattr("gateway.ledger.ledger.READ_WAIT_SECONDS", WAIT_SECONDS)  # slow CI
+async def _write_held_up(ledger_url: str, open_ledger: OpenLedger) -> tuple[Ledger, Outage]:
+    """A ledger whose write of job 1 is queued while its database is unreachable."""
     outage = Outage(ledger_url)
     await outage.prepare()
     ledger: Ledger = await open_ledger(url=outage.url, busy_timeout_seconds=0.05)
@@ -104,6 +100,16 @@ async def test_a_read_waits_for_the_writes_this_process_queued_before_it(
     await ledger.flush()
     await outage.begin()
     ledger.observe(make_job(1), "read")
+    return ledger, outage
+
+
+async def test_a_read_waits_for_the_writes_this_process_queued_before_it(
+    ledger_url: str, open_ledger: OpenLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read your own writes: a caller that has just seen a job finds it in the ledger, even
+    while the write is held up for a moment."""
+    monkeypatch.setattr("gateway.ledger.ledger.READ_WAIT_SECONDS", WAIT_SECONDS)  # slow CI
+    ledger, outage = await _write_held_up(ledger_url, open_ledger)
     asyncio.get_running_loop().call_later(0.3, lambda: asyncio.ensure_future(outage.end()))
     record = await ledger.get(make_job(1).id)
     assert record is not None and record.vendor_ids == ["job-1"]
@@ -114,13 +120,7 @@ async def test_a_read_waits_a_bounded_time_for_a_database_that_stays_down(
     ledger_url: str, open_ledger: OpenLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("gateway.ledger.ledger.READ_WAIT_SECONDS", 0.2)
-    outage = Outage(ledger_url)
-    await outage.prepare()
-    ledger: Ledger = await open_ledger(url=outage.url, busy_timeout_seconds=0.05)
-    ledger.observe(make_job(0), "read")
-    await ledger.flush()
-    await outage.begin()
-    ledger.observe(make_job(1), "read")
+    ledger, outage = await _write_held_up(ledger_url, open_ledger)
     started = time.monotonic()
     try:
         found = await ledger.get(make_job(1).id)

@@ -240,3 +240,22 @@ async def test_calls_without_a_key_are_neither_cached_nor_coalesced() -> None:
     upstream = Upstream(make_job(), delay=0.01)
     outcomes = await asyncio.gather(*(g.run(Operation.GET_JOB, upstream) for _ in range(3)))
     assert upstream.calls == 3 and {o.cache for o in outcomes} == {CacheStatus.UNCACHED}
+
+
+async def test_fresh_hit_answers_what_run_would_from_memory_and_nothing_else() -> None:
+    """VendorCalls takes a fresh in-memory hit before setting up a whole call: it must be the
+    answer `run` gives, for the same tenant only, never for a fresh read or a stale entry."""
+    clock = ManualClock()
+    g = guard(clock)
+    upstream = Upstream(make_job())
+    assert g.fresh_hit(Operation.GET_JOB, JOB_ID, tenant="a", fresh=False) is None  # nothing yet
+    await get(g, upstream, tenant="a")
+    clock.advance(1.0)
+    hit = g.fresh_hit(Operation.GET_JOB, JOB_ID, tenant="a", fresh=False)
+    assert hit is not None and hit.cache is CacheStatus.HIT and hit.age == 1.0
+    assert hit.value == (await get(g, upstream, tenant="a")).value and upstream.calls == 1
+    assert g.fresh_hit(Operation.GET_JOB, JOB_ID, tenant="b", fresh=False) is None
+    assert g.fresh_hit(Operation.GET_JOB, JOB_ID, tenant="a", fresh=True) is None
+    assert g.fresh_hit(Operation.CANCEL, JOB_ID, tenant="a", fresh=False) is None
+    clock.advance(5)  # past the running job's freshness: only `run` may serve it (stale)
+    assert g.fresh_hit(Operation.GET_JOB, JOB_ID, tenant="a", fresh=False) is None

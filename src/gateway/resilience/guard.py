@@ -109,9 +109,6 @@ class BackendGuard:
         store. `idempotent`: override whether the operation may be retried and coalesced.
         Raises the final GatewayError (with `attempts`) unless a stale answer can be served.
         """
-        hit = self.fresh_hit(operation, cache_key, tenant=tenant, fresh=fresh)
-        if hit is not None:
-            return hit
         deadline = Deadline.start(self.deadline, self.clock)
         key = (
             CacheKey(self.backend, tenant, operation, cache_key) if cache_key is not None else None

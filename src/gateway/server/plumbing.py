@@ -169,8 +169,8 @@ def parse_query(request: Request, model: type[Q]) -> Q:
     if errors:
         summary = "; ".join(f"{'.'.join(map(str, e.loc[1:]))}: {e.msg}" for e in errors)
         raise InvalidRequest(f"invalid query: {summary}", errors=errors)
-    plain = all(f.default_factory is None for f in model.model_fields.values())
-    if not data and plain and model.model_config.get("frozen"):
+    plain = not data and model.model_config.get("frozen")  # `and` stops at the cheap checks
+    if plain and all(f.default_factory is None for f in model.model_fields.values()):
         _NO_QUERY[model] = parsed
     return parsed
 
